@@ -1,0 +1,56 @@
+"""Recurrent cells and a factory that builds one by name (what configs use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flax import nnx
+
+from rnnjax import initializers as inits
+from rnnjax.cells.base import RecurrentCell
+from rnnjax.cells.elman import ElmanCell
+from rnnjax.cells.gru import GRUCell
+from rnnjax.cells.lstm import (
+    CoupledLSTMCell,
+    DepthGatedLSTMCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    PeepholeLSTMCell,
+)
+from rnnjax.validation import check_choice
+
+# name -> (class, fixed keyword arguments)
+CELLS: dict[str, tuple[type[RecurrentCell], dict[str, Any]]] = {
+    "elman_tanh": (ElmanCell, {"activation": "tanh"}),
+    "elman_relu": (ElmanCell, {"activation": "relu"}),
+    "irnn": (ElmanCell, {"activation": "relu", "recurrent_init": inits.identity()}),
+    "lstm": (LSTMCell, {}),
+    "peephole_lstm": (PeepholeLSTMCell, {}),
+    "coupled_lstm": (CoupledLSTMCell, {}),
+    "depth_gated_lstm": (DepthGatedLSTMCell, {}),
+    "layernorm_lstm": (LayerNormLSTMCell, {}),
+    "gru": (GRUCell, {"reset_after": True}),
+    "gru_cho": (GRUCell, {"reset_after": False}),
+}
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int, *, rngs: nnx.Rngs,
+              **cell_kwargs: Any) -> RecurrentCell:
+    """Build the cell called ``kind`` (a key of ``CELLS``); ``cell_kwargs`` go to its constructor."""
+    check_choice("make_cell", "kind", kind, CELLS)
+    cls, fixed = CELLS[kind]
+    return cls(input_size, hidden_size, rngs=rngs, **{**fixed, **cell_kwargs})
+
+
+__all__ = [
+    "CELLS",
+    "CoupledLSTMCell",
+    "DepthGatedLSTMCell",
+    "ElmanCell",
+    "GRUCell",
+    "LSTMCell",
+    "LayerNormLSTMCell",
+    "PeepholeLSTMCell",
+    "RecurrentCell",
+    "make_cell",
+]
