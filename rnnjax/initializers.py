@@ -1,4 +1,4 @@
-"""Weight initialisers a user can choose for recurrent cells (all ``jax.nn.initializers`` work too)."""
+"""Weight initialisers for recurrent cells (any ``jax.nn.initializers`` initialiser works too)."""
 
 from __future__ import annotations
 

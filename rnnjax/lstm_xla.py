@@ -7,7 +7,7 @@
 
 ``lstm_recurrence_scan`` is the reference: ``jax.lax.scan`` + autodiff, which accumulates dW_h with
 one small matmul per step. ``lstm_recurrence_xla`` has the same forward and a hand-written backward
-(``jax.custom_vjp``) that runs the time loop only for what is truly sequential (dh_{t-1} = dpre_t W_h^T)
+(``jax.custom_vjp``) whose time loop does only the sequential part (dh_{t-1} = dpre_t W_h^T)
 and then computes dW_h = sum_t h_{t-1}^T dpre_t as ONE matmul over all steps, as cuDNN and haste do.
 The gradient w.r.t. gates_x is dpre itself, so dW_x and dx become single matmuls in the caller's
 autodiff of the hoisted input projection.

@@ -9,7 +9,7 @@ Array = jax.Array
 
 
 def _drop(x: Array, rate: float, key: Array, mask_shape: tuple[int, ...]) -> Array:
-    """Zero entries with probability ``rate`` (mask broadcast from ``mask_shape``), scale by 1/(1-rate)."""
+    """Zero entries with probability ``rate`` (mask shape ``mask_shape``); scale by 1/(1-rate)."""
     keep = jax.random.bernoulli(key, 1.0 - rate, mask_shape)
     return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
 

@@ -36,7 +36,7 @@ CELLS: dict[str, tuple[type[RecurrentCell], dict[str, Any]]] = {
 
 def make_cell(kind: str, input_size: int, hidden_size: int, *, rngs: nnx.Rngs,
               **cell_kwargs: Any) -> RecurrentCell:
-    """Build the cell called ``kind`` (a key of ``CELLS``); ``cell_kwargs`` go to its constructor."""
+    """Build the cell named ``kind`` (a key of ``CELLS``), passing it ``cell_kwargs``."""
     check_choice("make_cell", "kind", kind, CELLS)
     cls, fixed = CELLS[kind]
     return cls(input_size, hidden_size, rngs=rngs, **{**fixed, **cell_kwargs})

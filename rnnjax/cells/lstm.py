@@ -1,6 +1,6 @@
 """The LSTM family. Carry (h, c); gate blocks gate-major in w_x / w_h / b.
 
-LSTMCell (Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000), gates (i, f, g, o):
+LSTMCell (Hochreiter & Schmidhuber 1997; forget gate of Gers et al. 2000), gates (i, f, g, o):
     [i, f, g, o] = [sigmoid, sigmoid, tanh, sigmoid](x_t W_x + h_{t-1} W_h + b)
     c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
 W_h may be block-diagonal over ``num_heads`` heads (stored [K, D, 4D]; dense = one head).
@@ -39,7 +39,7 @@ def _init_kwargs(kernel_init, recurrent_init, bias_init, forget_bias):
 
 
 class LSTMCell(_LSTMFamily):
-    """The standard LSTM; ``forget_bias`` is added to b_f at initialisation (Jozefowicz et al. 2015).
+    """The standard LSTM; ``forget_bias`` is added to b_f at init (Jozefowicz et al. 2015).
 
     Layout: w_x [I, 4H], w_h [K, D, 4D] (K = num_heads, D = H / K), b [4H], gate order (i, f, g, o),
     the order of PyTorch and cuDNN. The fused implementations (``impl="xla"``/``"triton"``) run
