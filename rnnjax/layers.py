@@ -17,7 +17,7 @@ from flax import nnx
 
 from rnnjax import regularizers
 from rnnjax.cells import LSTMCell, RecurrentCell, make_cell
-from rnnjax.lstm_xla import lstm_recurrence_xla, time_mask
+from rnnjax.lstm_xla import accumulation_dtype, lstm_recurrence_xla, time_mask
 from rnnjax.validation import (
     check_choice,
     check_float_array,
@@ -96,8 +96,9 @@ class RNN(nnx.Module):
         check_float_array("RNN", "x", x, 3, self.cell.input_size)
         batch, time, _ = x.shape
         check_seq_lengths("RNN", seq_lengths, batch, time)
-        carry = self.initial_carry(batch) if initial_carry is None else initial_carry
-        check_tree_shapes("RNN", "initial_carry", carry, self.initial_carry(batch))
+        zeros = self.cell.initial_carry(batch, accumulation_dtype(x.dtype))
+        carry = zeros if initial_carry is None else initial_carry
+        check_tree_shapes("RNN", "initial_carry", carry, zeros)
         dropconnect_key, zoneout_key = (None, None) if dropout_key is None else (
             jax.random.split(dropout_key))
 

@@ -1,0 +1,30 @@
+"""Shared test helpers. Tests run on CPU; float64 checks use ``jax.enable_x64``."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+
+def cast_module(module: nnx.Module, dtype) -> nnx.Module:
+    """A copy of ``module`` whose floating parameters have ``dtype``."""
+    graphdef, state = nnx.split(module)
+    state = jax.tree.map(
+        lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, state
+    )
+    return nnx.merge(graphdef, state)
+
+
+def assert_close(actual, expected, rtol=1e-5, atol=1e-6, err_msg=""):
+    """Elementwise closeness of two pytrees of arrays."""
+    for a, b in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol,
+                                   err_msg=err_msg)
+
+
+@pytest.fixture
+def key():
+    return jax.random.PRNGKey(0)
