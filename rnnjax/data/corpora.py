@@ -91,6 +91,7 @@ class Corpus:
 
 
 def get_spec(where: str, name: str) -> CorpusSpec:
+    """The spec of corpus ``name``, or an error from ``where`` listing the known names."""
     return CORPORA[check_choice(where, "corpus", name, CORPORA)]
 
 
