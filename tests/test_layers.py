@@ -1,0 +1,181 @@
+"""Layers: masking, reverse, carries (truncated BPTT), bidirectional, stacks, regularisers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import assert_close, cast_module
+from flax import nnx
+
+from rnnjax.cells import make_cell
+from rnnjax.layers import RNN, Bidirectional, StackedRNN, reverse_within_lengths
+
+KINDS = ["lstm", "gru", "elman_tanh"]
+
+
+def rnn(kind="lstm", reverse=False, **kwargs):
+    return RNN(make_cell(kind, 3, 4, rngs=nnx.Rngs(0)), reverse=reverse, **kwargs)
+
+
+def inputs(batch=3, time=6, seed=1):
+    return jax.random.normal(jax.random.PRNGKey(seed), (batch, time, 3))
+
+
+LENGTHS = jnp.array([6, 2, 4])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_padded_batch_equals_each_sequence_alone(kind, reverse):
+    layer = rnn(kind, reverse)
+    x = inputs()
+    y, carry = layer(x, seq_lengths=LENGTHS)
+    for b, length in enumerate(LENGTHS.tolist()):
+        y_b, carry_b = layer(x[b:b + 1, :length])
+        assert_close(y[b:b + 1, :length], y_b)
+        assert_close(jax.tree.map(lambda a, b=b: a[b:b + 1], carry), carry_b)
+        np.testing.assert_array_equal(y[b, length:], 0.0)
+
+
+@pytest.mark.parametrize("impl", ["scan", "xla"])
+def test_padding_values_do_not_influence_outputs_or_gradients(impl):
+    layer = rnn("lstm", impl=impl)
+    x = inputs()
+    poisoned = jnp.where(jnp.arange(6)[None, :, None] < LENGTHS[:, None, None], x, 1e3)
+
+    def loss(x):
+        y, (h, c) = layer(x, seq_lengths=LENGTHS)
+        return jnp.sum(y**2) + jnp.sum(h) + jnp.sum(c)
+
+    assert_close(loss(x), loss(poisoned))
+    grad = jax.grad(loss)(x)
+    np.testing.assert_array_equal(
+        np.asarray(grad)[np.arange(6)[None, :] >= np.asarray(LENGTHS)[:, None]], 0.0)
+
+
+def test_reverse_within_lengths_keeps_padding_in_place():
+    x = jnp.arange(8.0).reshape(2, 4, 1)
+    out = reverse_within_lengths(x, jnp.array([4, 2]))[..., 0]
+    np.testing.assert_array_equal(out, [[3, 2, 1, 0], [5, 4, 6, 7]])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_carry_chaining_equals_one_pass(kind):
+    layer = rnn(kind)
+    x = inputs(time=8)
+    y, carry = layer(x)
+    y1, c1 = layer(x[:, :5])
+    y2, c2 = layer(x[:, 5:], initial_carry=c1)
+    assert_close(jnp.concatenate([y1, y2], 1), y)
+    assert_close(c2, carry)
+
+
+@pytest.mark.parametrize("impl", ["scan", "xla"])
+def test_lstm_impls_agree_with_heads_lengths_and_initial_carry(impl):
+    cell = make_cell("lstm", 3, 8, rngs=nnx.Rngs(0), num_heads=2)
+    x = inputs()
+    carry = (jnp.ones((3, 8)) * 0.3, -jnp.ones((3, 8)) * 0.2)
+
+    def loss(layer, x):
+        y, (h, c) = layer(x, seq_lengths=LENGTHS, initial_carry=carry)
+        return jnp.sum(jnp.sin(y)) + jnp.sum(h * c)
+
+    reference = RNN(cell, impl="scan")
+    layer = RNN(cell, impl=impl)
+    assert_close(loss(layer, x), loss(reference, x))
+    grads = nnx.grad(loss, argnums=(0, 1))(layer, x)
+    grads_ref = nnx.grad(loss, argnums=(0, 1))(reference, x)
+    assert_close(grads, grads_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_bidirectional_concat_and_sum():
+    forward, backward = rnn("gru"), rnn("gru", reverse=True)
+    x = inputs()
+    y, (_, c_b) = Bidirectional(forward, backward)(x, seq_lengths=LENGTHS)
+    y_f, _ = forward(x, seq_lengths=LENGTHS)
+    y_b, _ = backward(x, seq_lengths=LENGTHS)
+    assert_close(y, jnp.concatenate([y_f, y_b], -1))
+    y_sum, _ = Bidirectional(forward, backward, merge="sum")(x, seq_lengths=LENGTHS)
+    assert_close(y_sum, y_f + y_b)
+    # the backward direction's final carry is its state after reading each sequence's first step
+    assert_close(c_b[1], backward(x[1:2, :2])[1][0])
+
+
+@pytest.mark.parametrize("skip", ["none", "residual", "dense"])
+def test_stacked_skips(skip):
+    stack = StackedRNN("lstm", 3, 4, 3, rngs=nnx.Rngs(0), skip=skip)
+    x = inputs()
+    y, carries = stack(x)
+    outs, h = [], x
+    for k, layer in enumerate(stack.layers):
+        out, _ = layer(h)
+        if skip == "residual" and k > 0:
+            out = out + h
+        outs.append(out)
+        h = sum(outs) if skip == "dense" else out
+    assert len(carries) == 3
+    assert_close(y, h)
+
+
+def test_stacked_bidirectional_shapes_and_depth_gated():
+    stack = StackedRNN("gru", 3, 4, 2, rngs=nnx.Rngs(0), bidirectional=True)
+    y, carries = stack(inputs(), seq_lengths=LENGTHS)
+    assert y.shape == (3, 6, 8) and stack.output_size == 8
+    assert len(carries) == 2 and len(carries[0]) == 2
+    deep = StackedRNN("depth_gated_lstm", 3, 4, 3, rngs=nnx.Rngs(0))
+    assert deep(inputs())[0].shape == (3, 6, 4)
+
+
+def test_dropout_variants_need_a_key_and_are_deterministic_given_it():
+    stack = StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), dropout=0.5, variational=True,
+                       dropconnect=0.5)
+    x = inputs()
+    key = jax.random.PRNGKey(3)
+    assert_close(stack(x)[0], stack(x)[0])
+    assert_close(stack(x, dropout_key=key)[0], stack(x, dropout_key=key)[0])
+    assert not np.allclose(stack(x, dropout_key=key)[0], stack(x)[0])
+
+
+def test_variational_dropout_mask_is_shared_over_time():
+    from rnnjax.regularizers import dropout
+
+    out = dropout(jnp.ones((2, 5, 7)), 0.5, jax.random.PRNGKey(0), locked=True)
+    np.testing.assert_array_equal(out, np.broadcast_to(out[:, :1], out.shape))
+    assert set(np.unique(out)) <= {0.0, 2.0}
+
+
+def test_zoneout_training_keeps_units_and_eval_is_expectation():
+    layer = rnn("gru", zoneout=0.5)
+    plain = rnn("gru")
+    x = inputs()
+    y_train, _ = layer(x, dropout_key=jax.random.PRNGKey(0))
+    y_plain, _ = plain(x)
+    assert not np.allclose(y_train, y_plain)
+    step = plain.cell.step(plain.cell.recurrent_params(), jnp.zeros((3, 4)),
+                           plain.cell.project_inputs(x[:, 0]))
+    assert_close(layer(x[:, :1])[0][:, 0], 0.5 * step)
+
+
+def test_dropconnect_masks_recurrent_matrix_once_per_call():
+    from rnnjax.regularizers import dropconnect
+
+    params = {"w_h": jnp.ones((4, 8)), "b_hn": jnp.ones(4)}
+    out = dropconnect(params, ("w_h",), 0.5, jax.random.PRNGKey(0))
+    assert set(np.unique(out["w_h"])) == {0.0, 2.0}
+    np.testing.assert_array_equal(out["b_hn"], 1.0)
+
+
+def test_jit_and_bfloat16_inputs():
+    layer = rnn("lstm", impl="xla")
+    graphdef, state = nnx.split(layer)
+
+    @jax.jit
+    def run(state, x):
+        return nnx.merge(graphdef, state)(x)[0]
+
+    x = inputs()
+    assert_close(run(state, x), layer(x)[0])
+    state_bf16 = nnx.state(cast_module(layer, jnp.bfloat16))
+    y_bf16 = run(state_bf16, x.astype(jnp.bfloat16))
+    assert y_bf16.dtype == jnp.bfloat16
+    assert_close(y_bf16.astype(jnp.float32), layer(x)[0], rtol=5e-2, atol=5e-2)
