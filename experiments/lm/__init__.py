@@ -1,0 +1,1 @@
+"""Language-model experiments: ``python -m experiments.lm --config=...:VARIANT --workdir=DIR``."""

@@ -1,0 +1,31 @@
+"""Language models and ``make_model``, which builds one from a config's ``model`` section."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from flax import nnx
+
+from rnnjax.models.bengio import BengioLM
+from rnnjax.models.lm import RNNLM
+from rnnjax.validation import check_choice, fail
+
+MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM}
+
+
+def make_model(model_config: Mapping[str, Any], vocab_size: int, *, rngs: nnx.Rngs) -> nnx.Module:
+    """``MODELS[model_config["kind"]](vocab_size, rngs=rngs, **the other fields)``."""
+    fields = dict(model_config)
+    cls = MODELS[check_choice("make_model", "model.kind", fields.pop("kind", None), MODELS)]
+    accepted = [name for name in inspect.signature(cls.__init__).parameters
+                if name not in ("self", "vocab_size", "rngs")]
+    for name in fields:
+        if name not in accepted:
+            fail("make_model", f"model.{name}", f"absent (a {cls.__name__} takes {accepted})",
+                 repr(fields[name]))
+    return cls(vocab_size, rngs=rngs, **fields)
+
+
+__all__ = ["MODELS", "RNNLM", "BengioLM", "make_model"]

@@ -1,0 +1,69 @@
+"""Sampling text from a language model: temperature, top-k, greedy at temperature 0.
+
+After running the model over the priming tokens, each step draws
+    w_t ~ softmax(topk(logits_{t-1}) / temperature)
+(top-k keeps the k largest logits, Fan et al. 2018); temperature 0 takes argmax (greedy decoding).
+The whole loop is one ``jax.lax.scan`` under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from rnnjax.validation import check_positive_int, fail
+
+Array = jax.Array
+
+
+def choose(logits: Array, key: Array, temperature: float, top_k: int) -> Array:
+    """One token id per row of logits [B, V]."""
+    if top_k:
+        kth = jax.lax.top_k(logits, top_k)[0][:, -1:]
+        logits = jnp.where(logits < kth, -jnp.inf, logits)
+    if temperature == 0.0:
+        return jnp.argmax(logits, axis=-1)
+    return jax.random.categorical(key, logits / temperature, axis=-1)
+
+
+@partial(jax.jit, static_argnames=("graphdef", "length", "temperature", "top_k"))
+def _generate(graphdef: Any, state: Any, prime: Array, key: Array, *, length: int,
+              temperature: float, top_k: int) -> Array:
+    model = nnx.merge(graphdef, state)
+    logits, carry = model(prime, None)
+
+    def body(loop, key_t):
+        carry, last = loop
+        token = choose(last, key_t, temperature, top_k)
+        logits, carry = model(token[:, None], carry)
+        return (carry, logits[:, -1]), token
+
+    _, tokens = jax.lax.scan(body, (carry, logits[:, -1]), jax.random.split(key, length))
+    return tokens.T
+
+
+def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
+             temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
+    """``length`` token ids [B, length] that continue ``prime`` (int ids [P] or [B, P], P >= 1)."""
+    where = "generate"
+    prime = np.asarray(prime)
+    if prime.ndim == 1:
+        prime = prime[None]
+    if prime.ndim != 2 or prime.shape[1] < 1 or not np.issubdtype(prime.dtype, np.integer):
+        fail(where, "prime", "non-empty integer token ids [P] or [B, P]",
+             f"shape {prime.shape}, dtype {prime.dtype}")
+    length = check_positive_int(where, "length", length)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
+        fail(where, "temperature", "a float >= 0", repr(temperature))
+    vocab_size = model.vocab_size
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= vocab_size:
+        fail(where, "top_k", f"an int in [0, {vocab_size}] (0 = no top-k)", repr(top_k))
+    graphdef, state = nnx.split(model)
+    tokens = _generate(graphdef, state, jnp.asarray(prime, jnp.int32), key, length=length,
+                       temperature=float(temperature), top_k=top_k)
+    return np.asarray(tokens)

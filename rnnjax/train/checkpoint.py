@@ -1,0 +1,97 @@
+"""orbax checkpoints of a training run and loading a trained model back from its workdir.
+
+A checkpoint holds two items: ``params`` (the model's ``nnx.State``) and ``train``: optimiser
+state, recurrent carry, base PRNG key, step, data position (epoch, batch index) and the running
+sums the loop needs to continue an epoch exactly where it stopped. orbax writes each step to a
+temporary directory and renames it when complete, so a run killed mid-save keeps the previous
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ml_collections
+import orbax.checkpoint as ocp
+from absl import logging
+from flax import nnx
+
+CHECKPOINT_DIR = "checkpoints"
+CONFIG_FILE = "config.json"
+VOCAB_FILE = "vocab.json"
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """orbax logs every file it writes at INFO: keep the run's log to warnings meanwhile."""
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity(min(verbosity, logging.WARNING))
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+
+
+class Checkpointer:
+    """A synchronous ``ocp.CheckpointManager`` over ``workdir/checkpoints``."""
+
+    def __init__(self, workdir: str | os.PathLike, max_to_keep: int = 2):
+        self.directory = Path(workdir).absolute() / CHECKPOINT_DIR
+        with _quiet():
+            self._manager = ocp.CheckpointManager(
+                self.directory, item_names=("params", "train"),
+                options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
+                                                     enable_async_checkpointing=False))
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def save(self, step: int, params: Any, train: dict[str, Any]) -> None:
+        with _quiet():
+            self._manager.save(step, args=ocp.args.Composite(
+                params=ocp.args.StandardSave(params), train=ocp.args.StandardSave(train)))
+
+    def restore(self, params: Any, train: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """The latest checkpoint, laid out (shapes, shardings) like the given targets."""
+        items = {"params": ocp.args.StandardRestore(params)}
+        if train is not None:
+            items["train"] = ocp.args.StandardRestore(train)
+        with _quiet():
+            restored = self._manager.restore(self.latest_step(),
+                                             args=ocp.args.Composite(**items))
+        return restored.params, restored.get("train") if train is not None else None
+
+    def close(self) -> None:
+        with _quiet():
+            self._manager.close()
+
+
+def read_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
+    """The config a run saved in its workdir."""
+    path = Path(workdir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"read_config: workdir must hold {CONFIG_FILE}, got {workdir}")
+    return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_model(workdir: str | os.PathLike) -> tuple[nnx.Module, Any, ml_collections.ConfigDict]:
+    """(model with the latest checkpoint's parameters, its vocabulary, its config)."""
+    from rnnjax.data.vocab import Vocab
+    from rnnjax.models import make_model
+
+    config = read_config(workdir)
+    vocab = Vocab.load(Path(workdir) / VOCAB_FILE)
+    model = make_model(config.model, len(vocab), rngs=nnx.Rngs(config.seed))
+    checkpointer = Checkpointer(workdir)
+    if checkpointer.latest_step() is None:
+        raise FileNotFoundError(f"load_model: workdir must hold a checkpoint, got none in "
+                                f"{checkpointer.directory}")
+    graphdef, state = nnx.split(model)
+    params, _ = checkpointer.restore(state)
+    checkpointer.close()
+    return nnx.merge(graphdef, params), vocab, config

@@ -1,0 +1,72 @@
+"""Optimisers and the per-epoch learning-rate decay of Zaremba et al. 2014.
+
+    lr(epoch) = learning_rate * lr_decay ** max(0, epoch + 1 - lr_decay_after)   (epoch from 0)
+
+i.e. constant for ``lr_decay_after`` epochs, then multiplied by ``lr_decay`` at the start of every
+later epoch (small config: 1.0 for 4 epochs, then halved). The optimiser takes the rate as an
+injected hyperparameter so that the training loop sets it per epoch, also mid-epoch on resume.
+Update: clip the gradient's global norm (``clip_norm`` > 0), add ``weight_decay * params``
+(L2, coupled: for Adam this is not AdamW), then the optimiser's own rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import optax
+
+from rnnjax.validation import check_choice, fail
+
+OPTIMIZERS = {
+    "sgd": lambda lr, c: optax.sgd(lr, momentum=c.get("momentum") or None),
+    "adam": lambda lr, c: optax.adam(lr, b1=c.get("b1", 0.9), b2=c.get("b2", 0.999),
+                                     eps=c.get("eps", 1e-8)),
+    "rmsprop": lambda lr, c: optax.rmsprop(lr, decay=c.get("decay", 0.95),
+                                           eps=c.get("eps", 1e-8)),
+    "adadelta": lambda lr, c: optax.adadelta(lr, rho=c.get("rho", 0.95), eps=c.get("eps", 1e-6)),
+}
+_WHERE = "make_optimizer"
+
+
+def _check_number(name: str, value: Any, low: float, *, strict: bool, upper: float | None = None):
+    ok = (not isinstance(value, bool) and isinstance(value, int | float)
+          and (value > low if strict else value >= low) and (upper is None or value <= upper))
+    if not ok:
+        bound = f"> {low}" if strict else f">= {low}"
+        fail(_WHERE, f"optim.{name}", f"a number {bound}" + (f" and <= {upper}" if upper else ""),
+             repr(value))
+    return float(value)
+
+
+def check_optim_config(c: Mapping[str, Any]) -> None:
+    """Raise on an unknown optimiser or an out-of-range hyperparameter."""
+    check_choice(_WHERE, "optim.name", c.get("name"), OPTIMIZERS)
+    _check_number("learning_rate", c.get("learning_rate"), 0.0, strict=True)
+    _check_number("lr_decay", c.get("lr_decay", 1.0), 0.0, strict=True, upper=1.0)
+    after = c.get("lr_decay_after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        fail(_WHERE, "optim.lr_decay_after", "an int >= 0", repr(after))
+    _check_number("clip_norm", c.get("clip_norm", 0.0), 0.0, strict=False)
+    _check_number("weight_decay", c.get("weight_decay", 0.0), 0.0, strict=False)
+
+
+def learning_rate(c: Mapping[str, Any], epoch: int) -> float:
+    """The rate of (0-based) ``epoch``: constant for ``lr_decay_after`` epochs, then decayed."""
+    decay, after = c.get("lr_decay", 1.0), c.get("lr_decay_after", 0)
+    return float(c["learning_rate"] * decay ** max(0, epoch + 1 - after))
+
+
+def make_optimizer(c: Mapping[str, Any]) -> optax.GradientTransformation:
+    """clip -> weight decay -> ``c["name"]``, with the learning rate an injected hyperparameter."""
+    check_optim_config(c)
+    clip, weight_decay = c.get("clip_norm", 0.0), c.get("weight_decay", 0.0)
+
+    def chain(learning_rate: float) -> optax.GradientTransformation:
+        return optax.chain(
+            optax.clip_by_global_norm(clip) if clip else optax.identity(),
+            optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
+            OPTIMIZERS[c["name"]](learning_rate, c),
+        )
+
+    return optax.inject_hyperparams(chain)(learning_rate=learning_rate(c, 0))
