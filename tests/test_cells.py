@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_close, cast_module
 from flax import nnx
 from jax.test_util import check_grads
+from rnnjax_testing import assert_close, cast_module
 
 from rnnjax import initializers
 from rnnjax.cells import CELLS, LSTMCell, make_cell

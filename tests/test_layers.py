@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_close, cast_module
 from flax import nnx
+from rnnjax_testing import assert_close, cast_module
 
 from rnnjax.cells import make_cell
 from rnnjax.layers import RNN, Bidirectional, StackedRNN, reverse_within_lengths

@@ -1,11 +1,10 @@
-"""Shared test helpers. Tests run on CPU; float64 checks use ``jax.enable_x64``."""
+"""Helpers shared by the core tests. Tests run on CPU; float64 checks use ``jax.enable_x64``."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 from flax import nnx
 
 
@@ -23,8 +22,3 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, err_msg=""):
     for a, b in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol,
                                    err_msg=err_msg)
-
-
-@pytest.fixture
-def key():
-    return jax.random.PRNGKey(0)
