@@ -282,15 +282,16 @@ def _ms(value: float | None) -> str:
 def _ratio(numerator: float | None, denominator: float | None) -> str:
     if numerator is None or denominator is None:
         return "-"
-    return f"{numerator / denominator:.2f}x"
+    return f"{numerator / denominator:.3g}x"
 
 
 def markdown(rows: list[Row], machine: dict) -> str:
     """Table: ms, speed-up over lax.scan (scan ms / impl ms), time relative to torch cuDNN fp16."""
     lines = [
-        f"Device: {machine['device']} ({machine['jax_platform']}), jax {machine['jax']}, "
-        f"triton {machine['triton']}, jax-triton {machine['jax-triton']}, torch {machine['torch']}"
-        f"; {machine['date_utc']}",
+        f"Device: {machine['device']} ({machine['jax_platform']}); "
+        + ", ".join(f"{k} {machine[k] or 'not installed'}"
+                    for k in ("jax", "triton", "jax-triton", "torch"))
+        + f"; {machine['date_utc']}",
         "",
         "| config | impl | fwd ms | fwd+bwd ms | speed-up vs scan fwd | fwd+bwd "
         "| time / cuDNN fp16 fwd | fwd+bwd | status |",

@@ -133,11 +133,12 @@ def _check_inputs(gates_x, w_h, h0, c0, seq_lengths, impl) -> Array:
         _fail("seq_lengths", "an integer array", f"dtype {actual}", TypeError)
     if tuple(seq_lengths.shape) != (batch,):
         _fail("seq_lengths", f"of shape ({batch},)", f"shape {tuple(seq_lengths.shape)}")
-    if not isinstance(seq_lengths, jax.core.Tracer):
+    try:
         values = np.asarray(seq_lengths)
-        if values.min() < 1 or values.max() > time:
-            _fail("seq_lengths", f"in [1, {time}]",
-                  f"values in [{values.min()}, {values.max()}]")
+    except jax.errors.TracerArrayConversionError:  # under jit: values unknown until run time
+        values = None
+    if values is not None and (values.min() < 1 or values.max() > time):
+        _fail("seq_lengths", f"in [1, {time}]", f"values in [{values.min()}, {values.max()}]")
     return jnp.asarray(seq_lengths, jnp.int32)
 
 
