@@ -39,7 +39,6 @@ CASES = {
     "two_batch_tiles_D40_lengths": (17, 3, 2, 40, jnp.float32, [1, 3, 2] * 5 + [3, 1]),
     "head64": (2, 2, 1, 64, jnp.float32, [1, 2]),
     "bf16_heads_lengths": (5, 4, 2, 12, jnp.bfloat16, [4, 1, 3, 2, 4]),
-    "bf16_dense_D24": (3, 3, 1, 24, jnp.bfloat16, None),
 }
 
 
