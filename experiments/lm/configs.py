@@ -175,6 +175,7 @@ def quick() -> ml_collections.ConfigDict:
     c.data.eval_batch_size = 4
     c.data.eval_bptt = 256
     c.model.embed_size = c.model.hidden_size = 16
+    c.model.init_scale = 0.1
     c.sample.length = 20
     return c
 

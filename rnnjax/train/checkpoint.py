@@ -86,12 +86,12 @@ def load_model(workdir: str | os.PathLike) -> tuple[nnx.Module, Any, ml_collecti
 
     config = read_config(workdir)
     vocab = Vocab.load(Path(workdir) / VOCAB_FILE)
-    model = make_model(config.model, len(vocab), rngs=nnx.Rngs(config.seed))
+    abstract = nnx.eval_shape(lambda: make_model(config.model, len(vocab), rngs=nnx.Rngs(0)))
     checkpointer = Checkpointer(workdir)
     if checkpointer.latest_step() is None:
         raise FileNotFoundError(f"load_model: workdir must hold a checkpoint, got none in "
                                 f"{checkpointer.directory}")
-    graphdef, state = nnx.split(model)
+    graphdef, state = nnx.split(abstract)
     params, _ = checkpointer.restore(state)
     checkpointer.close()
     return nnx.merge(graphdef, params), vocab, config

@@ -79,11 +79,13 @@ def make_train_step(graphdef: Any, tx: optax.GradientTransformation, sum_over_ti
 
 
 def make_eval_step(graphdef: Any, mesh: jax.sharding.Mesh) -> Callable:
-    """jit(params, carry, inputs, targets) -> (summed NLL in nats, carry)."""
+    """jit(params, carry, inputs, targets, length) -> (NLL in nats summed over the first
+    ``length`` steps, carry)."""
 
-    def step(params, carry, inputs, targets):
+    def step(params, carry, inputs, targets, length):
         logits, carry = nnx.merge(graphdef, params)(inputs, carry)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).sum(), carry
+        nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+        return jnp.where(jnp.arange(inputs.shape[1]) < length, nll, 0.0).sum(), carry
 
     replicated, batched = sharding.replicated(mesh), sharding.batch_sharding(mesh)
     return jax.jit(step, donate_argnums=(1,), out_shardings=(replicated, batched))
@@ -91,12 +93,19 @@ def make_eval_step(graphdef: Any, mesh: jax.sharding.Mesh) -> Callable:
 
 def evaluate(eval_step: Callable, params: Any, model: nnx.Module, ids: np.ndarray,
              batch_size: int, bptt: int, mesh: jax.sharding.Mesh) -> float:
-    """Mean NLL per token of the stream ``ids``, carrying the state through all of it."""
+    """Mean NLL per token of the stream ``ids``, carrying the state through all of it.
+
+    A shorter last chunk is padded to ``bptt`` (and its padding not scored), so that one
+    compiled step serves every chunk.
+    """
     batches = LMBatches(ids, batch_size, bptt)
     carry = sharding.shard_batch(model.initial_carry(batch_size), mesh)
     sums, count = [], 0
     for inputs, targets in batches.iter_epoch(0):
-        nll, carry = eval_step(params, carry, *sharding.shard_batch((inputs, targets), mesh))
+        length = inputs.shape[1]
+        pad = ((0, 0), (0, bptt - length))
+        chunk = sharding.shard_batch((np.pad(inputs, pad), np.pad(targets, pad)), mesh)
+        nll, carry = eval_step(params, carry, *chunk, length)
         sums.append(nll)
         count += targets.size
     return float(sum(sums)) / count
@@ -128,6 +137,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
                        ) -> dict[str, Any]:
     """Train ``config`` in ``workdir`` (resuming from its latest checkpoint); return the results."""
     check_config(config)
+    tx = make_optimizer(config.optim)
     workdir = Path(workdir)
     main = jax.process_index() == 0
     if main:
@@ -146,10 +156,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     sharding.check_divisible(_WHERE, "config.data.eval_batch_size", data.eval_batch_size, mesh)
 
     init_key, dropout_key, sample_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
-    model = make_model(config.model, len(vocab), rngs=nnx.Rngs(params=init_key))
-    graphdef, params = nnx.split(model)
-    tx = make_optimizer(config.optim)
-    params = sharding.replicate(params, mesh)
+    def init(key: jax.Array) -> Any:
+        return nnx.split(make_model(config.model, len(vocab), rngs=nnx.Rngs(params=key)))[1]
+
+    # One compiled program for the whole initialisation, laid out replicated on the mesh.
+    params = jax.jit(init, out_shardings=sharding.replicated(mesh))(init_key)
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: make_model(config.model, len(vocab),
+                                                              rngs=nnx.Rngs(0))))
+    model = nnx.merge(graphdef, params)
     train_batches = LMBatches(corpus.train_ids, data.batch_size, data.bptt,
                               random_bptt=data.random_bptt, seed=config.seed, drop_last=True)
     state = {"opt_state": sharding.replicate(tx.init(params), mesh),

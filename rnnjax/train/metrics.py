@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,23 @@ def machine() -> str:
             f"{'/'.join(kinds)} ({jax.default_backend()})")
 
 
+def summary_writer(logdir: str | os.PathLike) -> Any:
+    """tensorboardX's ``SummaryWriter``, imported without torch.
+
+    tensorboardX imports torch when it is installed (seconds) only to accept torch tensors;
+    these runs log Python floats, so the import is blocked while tensorboardX loads.
+    """
+    blocked = "torch" not in sys.modules
+    if blocked:
+        sys.modules["torch"] = None  # makes `import torch` raise ImportError
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        if blocked:
+            del sys.modules["torch"]
+    return SummaryWriter(str(logdir))
+
+
 def read_metrics(workdir: str | os.PathLike) -> list[dict[str, Any]]:
     """Every row of ``workdir/metrics.jsonl`` (empty when absent)."""
     path = Path(workdir) / METRICS_FILE
@@ -53,9 +71,7 @@ class MetricWriter:
         self.enabled = enabled
         self._tb = None
         if enabled:
-            from tensorboardX import SummaryWriter
-
-            self._tb = SummaryWriter(str(Path(workdir) / "tensorboard"))
+            self._tb = summary_writer(Path(workdir) / "tensorboard")
 
     def truncate_after(self, step: int) -> None:
         if self.enabled and self.path.is_file():

@@ -1,0 +1,86 @@
+"""train_and_evaluate end to end on a tiny corpus: outputs, determinism, NaN stop, config errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import jax
+import numpy as np
+from flax import nnx
+from lm_helpers import make_config, step_losses
+
+from rnnjax.data import Vocab
+from rnnjax.train import train_and_evaluate
+from rnnjax.train.checkpoint import Checkpointer, load_model
+from rnnjax.train.metrics import read_metrics
+
+
+def test_run_writes_every_output(reference_run):
+    results = json.loads((reference_run / "results.json").read_text())
+    assert results["status"] == "complete"
+    assert results["epochs"] == 2 and results["steps"] == 8
+    for key in ("valid_ppl", "valid_bpc", "test_ppl", "test_bpc", "wall_time_s",
+                "train_tokens_per_s", "machine", "command"):
+        assert key in results, key
+    assert results["test_bpc"] == pytest.approx(results["test_loss"] / 0.6931471805599453)
+    assert sorted(step_losses(reference_run)) == list(range(1, 9))
+    epochs = [r for r in read_metrics(reference_run) if "epoch" in r]
+    assert [r["epoch"] for r in epochs] == [1, 2] and [r["step"] for r in epochs] == [4, 8]
+    assert json.loads((reference_run / "config.json").read_text())["name"] == "quick"
+    assert len(Vocab.load(reference_run / "vocab.json")) > 10
+    assert sorted(p.name for p in (reference_run / "samples").iterdir()) == [
+        "epoch_001.txt", "epoch_002.txt"]
+    assert list((reference_run / "tensorboard").iterdir())
+    assert Checkpointer(reference_run).latest_step() == 8  # saved after each epoch
+
+
+def test_same_seed_same_losses_and_a_finished_run_is_not_retrained(reference_run, overrides,
+                                                                     tmp_path):
+    config = make_config(overrides)
+    first = train_and_evaluate(config, tmp_path)
+    assert step_losses(tmp_path) == step_losses(reference_run)
+    again = train_and_evaluate(config, tmp_path)
+    assert again["steps"] == first["steps"] == 8
+    assert again["test_loss"] == first["test_loss"]
+
+
+def test_load_model_restores_the_trained_parameters(reference_run):
+    model, vocab, config = load_model(reference_run)
+    assert config.name == "quick" and model.vocab_size == len(vocab)
+    params, _ = Checkpointer(reference_run).restore(nnx.state(model))
+    jax.tree.map(np.testing.assert_array_equal, nnx.state(model), params)
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(overrides, tmp_path):
+    config = make_config(overrides, checkpoint_every_steps=1, **{
+        "model.cell": "elman_relu", "model.impl": "scan", "optim.name": "sgd",
+        "optim.learning_rate": 1e30, "optim.clip_norm": 0.0})
+    with pytest.raises(FloatingPointError, match=r"the training loss must be finite, got "
+                       r"(nan|inf) at step 2 \(epoch 1, batch 2\).*last good checkpoint is step 1"):
+        train_and_evaluate(config, tmp_path)
+    assert Checkpointer(tmp_path).latest_step() == 1
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("model.cell", "lstmm", "RNNLM: cell must be one of"),
+    ("model.kind", "transformer", "make_model: model.kind must be one of"),
+    ("model.dropout", 1.5, "RNNLM: dropout must be a float in"),
+    ("optim.name", "adamw", "make_optimizer: optim.name must be one of"),
+    ("optim.learning_rate", -1.0, "make_optimizer: optim.learning_rate must be a number > 0"),
+    ("optim.lr_decay", 2.0, "make_optimizer: optim.lr_decay must be a number > 0.0 and <= 1"),
+    ("num_epochs", 0, "train_and_evaluate: config.num_epochs must be a positive int, got 0"),
+    ("data.bptt", -3, "train_and_evaluate: config.data.bptt must be a positive int"),
+    ("steps_per_epoch", -1, "train_and_evaluate: config.steps_per_epoch must be an int >= 0"),
+    ("data.corpus", "enwik8", "load_corpus: corpus must be one of"),
+])
+def test_bad_config_fails_before_training(overrides, tmp_path, field, value, message):
+    with pytest.raises(ValueError, match=message):
+        train_and_evaluate(make_config(overrides, **{field: value}), tmp_path)
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_impl_xla_rejects_a_non_lstm_cell(overrides, tmp_path):
+    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" for GRUCell'):
+        train_and_evaluate(make_config(overrides, **{"model.cell": "gru"}), tmp_path)
