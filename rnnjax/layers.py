@@ -3,8 +3,9 @@
 Inputs are batch-major [batch, time, features]. ``RNN`` is the one place that runs a recurrence:
 it hoists the input projection out of the loop (one matmul for all steps), then runs the cell's
 step with ``jax.lax.scan`` (``impl="scan"``) or, for a plain LSTMCell, a fused implementation
-(``impl="xla"``: pure-JAX custom VJP; ``"triton"``/``"triton_cell"``/``"triton_interpret"``: the
-kernels in ``kernels/``; ``"auto"``: Triton on a GPU, xla elsewhere).
+(``impl="xla"``: pure-JAX custom VJP; ``"triton"``/``"triton_cell"``: the kernels in ``kernels/``,
+``"triton_interpret"``/``"triton_cell_interpret"`` the same under Triton's CPU interpreter;
+``"auto"``: Triton on a GPU, xla elsewhere).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from rnnjax.validation import (
 )
 
 Array = jax.Array
-IMPLS = ("scan", "xla", "triton", "triton_cell", "triton_interpret", "auto")
+IMPLS = ("scan", "xla", "triton", "triton_cell", "triton_interpret", "triton_cell_interpret",
+         "auto")
 SKIPS = ("none", "residual", "dense")
 
 

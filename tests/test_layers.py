@@ -179,3 +179,22 @@ def test_jit_and_bfloat16_inputs():
     y_bf16 = run(state_bf16, x.astype(jnp.bfloat16))
     assert y_bf16.dtype == jnp.bfloat16
     assert_close(y_bf16.astype(jnp.float32), layer(x)[0], rtol=5e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize("impl", ["triton_interpret", "triton_cell_interpret"])
+def test_layer_runs_the_triton_kernels_under_the_interpreter(impl):
+    pytest.importorskip("triton")
+    pytest.importorskip("torch")
+    cell = make_cell("lstm", 3, 8, rngs=nnx.Rngs(0), num_heads=2)
+    x = inputs(batch=2, time=4)
+    lengths = jnp.array([4, 2])
+
+    def loss(layer, x):
+        y, (h, c) = layer(x, seq_lengths=lengths, dropout_key=jax.random.PRNGKey(0))
+        return jnp.sum(jnp.sin(y)) + jnp.sum(h * c)
+
+    kernel = RNN(cell, impl=impl, reverse=True, dropconnect=0.3)
+    reference = RNN(cell, impl="scan", reverse=True, dropconnect=0.3)
+    assert_close(loss(kernel, x), loss(reference, x))
+    assert_close(nnx.grad(loss, argnums=(0, 1))(kernel, x),
+                 nnx.grad(loss, argnums=(0, 1))(reference, x), rtol=1e-5, atol=1e-6)
