@@ -61,7 +61,8 @@ class BengioLM(nnx.Module):
         carry = self.initial_carry(batch) if carry is None else carry
         check_tree_shapes("BengioLM", "carry", carry, self.initial_carry(batch))
         stream = jnp.concatenate([carry, tokens.astype(jnp.int32)], axis=1)
-        windows = [stream[:, k : k + time] for k in range(self.context)]  # oldest first
+        # Slot k of the window at step t holds token t - context + 1 + k (the last is w_t).
+        windows = [stream[:, k + 1 : k + 1 + time] for k in range(self.context)]
         x = jnp.concatenate([self.embed(w) for w in windows], axis=-1)
         key_x, key_h = (None, None) if dropout_key is None else jax.random.split(dropout_key)
         x = regularizers.dropout(x, self.dropout, key_x)

@@ -67,3 +67,19 @@ def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
     tokens = _generate(graphdef, state, jnp.asarray(prime, jnp.int32), key, length=length,
                        temperature=float(temperature), top_k=top_k)
     return np.asarray(tokens)
+
+
+def sample_text(model: nnx.Module, vocab: Any, prime: str, length: int, *, key: Array,
+                temperature: float = 1.0, top_k: int = 0) -> str:
+    """``prime`` followed by ``length`` sampled tokens, as text (``vocab``: an rnnjax Vocab).
+
+    A word-level prime that does not end with a newline continues its last line (the ``<eos>``
+    that tokenisation puts at the end of every line is dropped).
+    """
+    ids = vocab.encode(prime)
+    if vocab.level == "word" and not prime.endswith("\n") and len(ids) > 1:
+        ids = ids[:-1]
+    text = vocab.decode(generate(model, ids, length, key=key, temperature=temperature,
+                                 top_k=top_k)[0])
+    gap = " " if vocab.level == "word" and prime and not prime[-1].isspace() else ""
+    return prime + gap + text

@@ -31,7 +31,7 @@ from flax import nnx
 
 from rnnjax.data import LMBatches, Vocab, load_corpus
 from rnnjax.models import make_model
-from rnnjax.models.sampling import generate
+from rnnjax.models.sampling import sample_text
 from rnnjax.train import sharding
 from rnnjax.train.checkpoint import CONFIG_FILE, VOCAB_FILE, Checkpointer
 from rnnjax.train.metrics import MetricWriter, machine, read_metrics, summarize_nll
@@ -111,14 +111,6 @@ def evaluate(eval_step: Callable, params: Any, model: nnx.Module, ids: np.ndarra
     return float(sum(sums)) / count
 
 
-def _sample(config: ml_collections.ConfigDict, graphdef: Any, params: Any, vocab: Vocab,
-            key: jax.Array) -> str:
-    prime = config.sample.prime
-    tokens = generate(nnx.merge(graphdef, params), vocab.encode(prime), config.sample.length,
-                      key=key, temperature=config.sample.temperature, top_k=config.sample.top_k)
-    return prime + vocab.decode(tokens[0])
-
-
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically, so a killed run never leaves half a file."""
     tmp = path.with_suffix(".tmp")
@@ -183,6 +175,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
 
     def evaluate_split(ids: np.ndarray) -> float:
         return evaluate(eval_step, params, model, ids, data.eval_batch_size, data.eval_bptt, mesh)
+
+    def sample(params: Any) -> str:
+        return sample_text(nnx.merge(graphdef, params), vocab, config.sample.prime,
+                           config.sample.length, key=sample_key,
+                           temperature=config.sample.temperature, top_k=config.sample.top_k)
 
     def results(status: str, **extra: Any) -> dict[str, Any]:
         epochs = [r for r in read_metrics(workdir) if "valid_loss" in r]
@@ -253,14 +250,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
                      state["wall_seconds"])
         checkpointer.save(state["step"], params, state)
         if main:
-            text = _sample(config, graphdef, params, vocab, sample_key)
+            text = sample(params)
             (workdir / "samples").mkdir(exist_ok=True)
             (workdir / "samples" / f"epoch_{epoch + 1:03d}.txt").write_text(text)
             _write_json(workdir / RESULTS_FILE, results("partial"))
 
     test_nll = evaluate_split(corpus.test_ids)
     final = results("complete", **summarize_nll("test", test_nll, level))
-    text = _sample(config, graphdef, params, vocab, sample_key)
+    text = sample(params)
     logging.info("done: %s | %s; sample:\n%s", _describe("valid", final.get("valid_loss", math.nan),
                  level), _describe("test", test_nll, level), text)
     if main:

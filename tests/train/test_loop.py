@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import jax
 import numpy as np
+import pytest
 from flax import nnx
 from lm_helpers import make_config, step_losses
 

@@ -1,0 +1,1 @@
+"""Tables and learning-curve plots from the results.json files of training runs."""

@@ -1,0 +1,85 @@
+"""Every LM entry point end to end, tiny: the default command, sampling, compare, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments.lm.configs import VARIANTS, get_config
+from rnnjax.data import load_splits
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory) -> Path:
+    """README's main command, capped at 2 steps: the char LSTM on the embedded Shakespeare."""
+    workdir = tmp_path_factory.mktemp("default")
+    done = run("experiments.lm", f"--workdir={workdir}", "--config.steps_per_epoch=2",
+               "--config.sample.length=10")
+    assert "valid bpc" in done.stderr and "sample:" in done.stderr
+    return workdir
+
+
+def test_default_command_is_the_shakespeare_char_lstm(default_run):
+    results = json.loads((default_run / "results.json").read_text())
+    assert results["name"] == "shakespeare_char" and results["corpus"] == "shakespeare"
+    assert results["status"] == "complete" and results["steps"] == 2
+    assert 0 < results["valid_bpc"] < 8 and 0 < results["test_bpc"] < 8
+
+
+def test_sample_prints_the_prime_and_its_continuation(default_run):
+    done = run("experiments.lm.sample", f"--workdir={default_run}", "--prime=ROMEO:",
+               "--length=25", "--temperature=0", "--top_k=5")
+    assert done.stdout.startswith("ROMEO:") and len(done.stdout) == len("ROMEO:") + 25 + 1
+
+
+def test_compare_then_report(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text(load_splits("shakespeare")["train"][:20_000])
+    root = tmp_path / "compare"
+    run("experiments.lm.compare", "--config=experiments/lm/configs.py:quick",
+        "--cells=elman_tanh,gru", f"--workdir={root}", "--config.data.corpus=text",
+        f"--config.data.path={corpus}", "--config.data.eval_bptt=32", "--config.steps_per_epoch=1")
+    rows = json.loads((root / "compare.json").read_text())
+    assert [r["name"] for r in rows] == ["quick/elman_tanh", "quick/gru"]
+    assert [r["model"]["impl"] for r in rows] == ["scan", "scan"]
+    out, plot = tmp_path / "REPORT.md", tmp_path / "curves.png"
+    run("experiments.report", f"--results={root}", f"--out={out}", f"--plot={plot}")
+    table = out.read_text()
+    assert "| quick/elman_tanh | text | elman_tanh 2x16 | 1/1 (1 steps) |" in table
+    assert "bits/char" in table and plot.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_documents_its_command(variant):
+    config = get_config(variant)
+    assert config.name == variant
+    doc = sys.modules[get_config.__module__].__dict__[variant].__doc__
+    assert "python -m experiments.lm" in doc
+
+
+def test_default_variant_and_unknown_variant():
+    assert get_config().name == "shakespeare_char"
+    with pytest.raises(ValueError, match="get_config: variant must be one of"):
+        get_config("zaremba_huge")
+
+
+def test_zaremba_small_is_the_paper_config():
+    c = get_config("zaremba_small")
+    assert (c.model.num_layers, c.model.hidden_size, c.num_epochs, c.data.batch_size,
+            c.data.bptt, c.optim.learning_rate, c.optim.clip_norm, c.model.init_scale,
+            c.model.dropout) == (2, 200, 13, 20, 20, 1.0, 5.0, 0.1, 0.0)

@@ -1,0 +1,79 @@
+"""Optimisers: the per-epoch schedule of Zaremba et al. 2014, clipping, weight decay, errors."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from experiments.lm.configs import get_config
+from rnnjax.train.optim import OPTIMIZERS, learning_rate, make_optimizer
+
+
+def sgd(**fields):
+    return {"name": "sgd", "learning_rate": 1.0, **fields}
+
+
+def test_zaremba_small_is_constant_for_4_epochs_then_halved_every_epoch():
+    optim = get_config("zaremba_small").optim
+    assert [learning_rate(optim, e) for e in range(7)] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
+
+
+def test_zaremba_medium_and_large_decay_after_6_and_14_epochs():
+    medium, large = get_config("zaremba_medium").optim, get_config("zaremba_large").optim
+    assert learning_rate(medium, 5) == 1.0
+    assert learning_rate(medium, 7) == pytest.approx(1 / 1.2**2)
+    assert learning_rate(large, 13) == 1.0
+    assert learning_rate(large, 14) == pytest.approx(1 / 1.15)
+
+
+def update(config, grads, params, lr=None):
+    tx = make_optimizer(config)
+    state = tx.init(params)
+    if lr is not None:
+        state.hyperparams["learning_rate"] = jnp.asarray(lr)
+    return tx.update(grads, state, params)[0]
+
+
+def test_sgd_step_is_minus_lr_times_gradient_and_lr_is_injected():
+    params, grads = {"w": jnp.ones(3)}, {"w": jnp.array([1.0, -2.0, 0.5])}
+    np.testing.assert_allclose(update(sgd(learning_rate=0.1), grads, params)["w"],
+                               [-0.1, 0.2, -0.05], rtol=1e-6)
+    np.testing.assert_allclose(update(sgd(), grads, params, lr=0.5)["w"], [-0.5, 1.0, -0.25])
+
+
+def test_clipping_bounds_the_global_norm():
+    params = {"a": jnp.zeros(2), "b": jnp.zeros(1)}
+    grads = {"a": jnp.array([6.0, 0.0]), "b": jnp.array([8.0])}  # global norm 10
+    updates = update(sgd(clip_norm=5.0), grads, params)
+    assert float(optax.global_norm(updates)) == pytest.approx(5.0)
+    assert float(optax.global_norm(update(sgd(clip_norm=20.0), grads, params))) == 10.0
+
+
+def test_weight_decay_adds_l2_gradient():
+    params = {"w": jnp.array([2.0, -4.0])}
+    updates = update(sgd(weight_decay=0.1), {"w": jnp.zeros(2)}, params)
+    np.testing.assert_allclose(updates["w"], [-0.2, 0.4], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_descends_a_quadratic(name):
+    params = {"w": jnp.array([1.0, -2.0])}
+    config = {"name": name, "learning_rate": 1.0 if name == "adadelta" else 0.1}
+    updates = update(config, params, params)  # gradient of |w|^2 / 2 is w
+    assert float(jnp.vdot(updates["w"], params["w"])) < 0
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"name": "lamb"}, "optim.name must be one of"),
+    ({"learning_rate": 0.0}, "optim.learning_rate must be a number > 0.0, got 0.0"),
+    ({"learning_rate": "1"}, "optim.learning_rate must be a number > 0.0, got '1'"),
+    ({"lr_decay": 0.0}, "optim.lr_decay must be a number > 0.0 and <= 1.0, got 0.0"),
+    ({"lr_decay_after": -1}, "optim.lr_decay_after must be an int >= 0, got -1"),
+    ({"clip_norm": -5.0}, "optim.clip_norm must be a number >= 0.0, got -5.0"),
+    ({"weight_decay": -1e-4}, "optim.weight_decay must be a number >= 0.0"),
+])
+def test_bad_optimizer_fields(fields, message):
+    with pytest.raises(ValueError, match=f"make_optimizer: {message}"):
+        make_optimizer(sgd(**fields))
