@@ -4,8 +4,9 @@
         --cells=elman_tanh,gru,lstm --workdir=results/lm/compare_ptb
 
 Each cell trains in ``workdir/<cell>`` (resumable like any run; a run whose results.json is
-complete is read, not retrained; a cell whose loss diverges is logged and skipped). Non-LSTM cells run with impl="scan", the only implementation
-they have. Writes ``workdir/compare.json`` and prints the markdown table.
+complete is read, not retrained; a cell whose loss diverges is logged and skipped). Non-LSTM
+cells run with impl="scan", the only implementation they have. Writes ``workdir/compare.json``
+and prints the markdown table.
 """
 
 from __future__ import annotations
