@@ -4,7 +4,11 @@ r"""One LSTM layer, forward + backward (gradients for parameters and inputs), fl
     python -m benchmarks.lstm_cpu --configs=B32_T128_I256_H256 --repeats=20
 
 Implementations, each timed in its own fresh process (so torch's and XLA's thread pools never
-share a process), median of ``--repeats`` after ``--warmup`` calls:
+share a process), median of ``--repeats`` after ``--warmup`` calls; ``--rounds`` repeats the whole
+series (implementations interleaved) and reports the median over rounds, so slow drift on a
+shared machine hits every implementation alike. The 1-minute load average is recorded: torch's
+OpenMP threads slow down by orders of magnitude when another process holds a core, so only a
+run with load near zero compares fairly.
   rnnjax_scan  rnnjax RNN(LSTMCell, impl="scan"): lax.scan + autodiff
   rnnjax_xla   rnnjax RNN(LSTMCell, impl="xla"): custom VJP, weight gradient hoisted
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell)
@@ -34,6 +38,7 @@ _CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "Configs to run.")
 _IMPLS = flags.DEFINE_list("impls", list(IMPLS), "Implementations to run.")
 _REPEATS = flags.DEFINE_integer("repeats", 10, "Timed calls per implementation (median).")
 _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed calls after compilation.")
+_ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions of the whole series.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/lstm_cpu.json", "Where to write JSON.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'impl:config' and print JSON.")
 
@@ -128,23 +133,38 @@ def main(argv):
     for impl in _IMPLS.value:
         if impl not in IMPLS:
             raise app.UsageError(f"--impls: {impl!r} is not one of {list(IMPLS)}")
-    rows = []
-    for config in _CONFIGS.value:
-        for impl in _IMPLS.value:
-            cmd = [sys.executable, "-m", "benchmarks.lstm_cpu", f"--child={impl}:{config}",
-                   f"--repeats={_REPEATS.value}", f"--warmup={_WARMUP.value}"]
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if result.returncode:
-                print(f"{impl} {config} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
-                continue
-            rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
-            print(f"{config} {impl}: {rows[-1]['median_ms']:.1f} ms", file=sys.stderr)
+    load_before = os.getloadavg()[0]
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(_ROUNDS.value):
+        for config in _CONFIGS.value:
+            for impl in _IMPLS.value:
+                run = _run_child(impl, config)
+                if run:
+                    runs.setdefault((config, impl), []).append(run)
+    rows = [{"impl": impl, "config": config,
+             "median_ms": statistics.median(r["median_ms"] for r in per_round),
+             "round_medians_ms": [r["median_ms"] for r in per_round]}
+            for (config, impl), per_round in runs.items()]
     table = format_table(rows)
     print(table)
     os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
     with open(_OUT.value, "w") as f:
         json.dump({"machine": machine(), "command": " ".join(sys.argv), "rows": rows,
-                   "table": table}, f, indent=1)
+                   "load_average_1min": [load_before, os.getloadavg()[0]], "table": table},
+                  f, indent=1)
+
+
+def _run_child(impl: str, config: str) -> dict | None:
+    """Time one implementation on one config in a fresh process."""
+    cmd = [sys.executable, "-m", "benchmarks.lstm_cpu", f"--child={impl}:{config}",
+           f"--repeats={_REPEATS.value}", f"--warmup={_WARMUP.value}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode:
+        print(f"{impl} {config} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"{config} {impl}: {run['median_ms']:.1f} ms", file=sys.stderr)
+    return run
 
 
 def format_table(rows: list[dict]) -> str:
