@@ -17,6 +17,34 @@ from .lstm_math import load4, lstm_step_bwd, lstm_step_fwd, mm, store4
 
 
 @triton.jit
+def _tile(w_ptr, B, T: tl.constexpr, NH: tl.constexpr, D: tl.constexpr,
+          BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, TRANSPOSE_W: tl.constexpr):
+    """This program's (batch tile, head): masks, offsets into [B,H] carries, [B,T,H] outputs,
+    [B,T,4H] gates and [B,T+1,H] cells, and W_h[head] (transposed for the backward) on chip.
+
+    Padded rows/columns of W_h load as 0, so padded units of h stay exactly 0.
+    """
+    H = NH * D
+    rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
+    head = tl.program_id(1)
+    cols = tl.arange(0, BLOCK_D)
+    row_ok = rows < B
+    col_ok = cols < D
+    mask = row_ok[:, None] & col_ok[None, :]
+    if TRANSPOSE_W:  # element [m, j] = W_h[head, j, gate * D + m]
+        w_offs = head * D * 4 * D + cols[None, :] * (4 * D) + cols[:, None]
+    else:
+        w_offs = head * D * 4 * D + cols[:, None] * (4 * D) + cols[None, :]
+    w_i, w_f, w_g, w_o = load4(w_ptr, w_offs, D, col_ok[:, None] & col_ok[None, :])
+    rows64 = rows.to(tl.int64)
+    carry = rows[:, None] * H + head * D + cols[None, :]
+    unit = rows64[:, None] * (T * H) + head * D + cols[None, :]
+    gate = rows64[:, None] * (T * 4 * H) + head * D + cols[None, :]
+    cell = rows64[:, None] * ((T + 1) * H) + head * D + cols[None, :]
+    return rows, row_ok, mask, w_i, w_f, w_g, w_o, carry, unit, gate, cell
+
+
+@triton.jit
 def lstm_sequence_fwd_kernel(
     gx_ptr, w_ptr, h0_ptr, c0_ptr, len_ptr,  # inputs
     hs_ptr, h_last_ptr, c_last_ptr, acts_ptr, cs_ptr,  # outputs
@@ -25,21 +53,9 @@ def lstm_sequence_fwd_kernel(
 ):
     """for t < T: pre = gx[:, t] + h W_h[head]; (h, c) = LSTM step; hs[:, t] = h (0 past length)."""
     H = NH * D
-    rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
-    head = tl.program_id(1)
-    cols = tl.arange(0, BLOCK_D)
-    row_ok = rows < B
-    col_ok = cols < D
-    mask = row_ok[:, None] & col_ok[None, :]
-    # Padded rows/columns of W_h load as 0, so padded units of h stay exactly 0.
-    w_i, w_f, w_g, w_o = load4(w_ptr, head * D * 4 * D + cols[:, None] * (4 * D) + cols[None, :],
-                               D, col_ok[:, None] & col_ok[None, :])
+    rows, row_ok, mask, w_i, w_f, w_g, w_o, carry, unit, gate, cell = _tile(
+        w_ptr, B, T, NH, D, BLOCK_B, BLOCK_D, False)
     wd = w_ptr.dtype.element_ty
-    rows64 = rows.to(tl.int64)
-    carry = rows[:, None] * H + head * D + cols[None, :]
-    unit = rows64[:, None] * (T * H) + head * D + cols[None, :]
-    gate = rows64[:, None] * (T * 4 * H) + head * D + cols[None, :]
-    cell = rows64[:, None] * ((T + 1) * H) + head * D + cols[None, :]
     h = tl.load(h0_ptr + carry, mask=mask, other=0.0)
     c = tl.load(c0_ptr + carry, mask=mask, other=0.0)
     length = tl.load(len_ptr + rows, mask=row_ok, other=0)
@@ -67,21 +83,9 @@ def lstm_sequence_bwd_kernel(
 ):
     """for t = T-1..0: d pre_t from (dh, dc) and the saved step; dh = d pre_t W_h[head]^T."""
     H = NH * D
-    rows = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)
-    head = tl.program_id(1)
-    cols = tl.arange(0, BLOCK_D)
-    row_ok = rows < B
-    col_ok = cols < D
-    mask = row_ok[:, None] & col_ok[None, :]
-    # W_h[head]^T per gate, kept on chip: element [m, j] = W_h[head, j, gate * D + m].
-    w_i, w_f, w_g, w_o = load4(w_ptr, head * D * 4 * D + cols[None, :] * (4 * D) + cols[:, None],
-                               D, col_ok[:, None] & col_ok[None, :])
+    rows, row_ok, mask, w_i, w_f, w_g, w_o, carry, unit, gate, cell = _tile(
+        w_ptr, B, T, NH, D, BLOCK_B, BLOCK_D, True)
     wd = w_ptr.dtype.element_ty
-    rows64 = rows.to(tl.int64)
-    carry = rows[:, None] * H + head * D + cols[None, :]
-    unit = rows64[:, None] * (T * H) + head * D + cols[None, :]
-    gate = rows64[:, None] * (T * 4 * H) + head * D + cols[None, :]
-    cell = rows64[:, None] * ((T + 1) * H) + head * D + cols[None, :]
     dh = tl.load(dh_last_ptr + carry, mask=mask, other=0.0)
     dc = tl.load(dc_last_ptr + carry, mask=mask, other=0.0)
     length = tl.load(len_ptr + rows, mask=row_ok, other=0)
