@@ -62,19 +62,18 @@ def base() -> ml_collections.ConfigDict:
     c.sample.length = 300  # tokens sampled after every epoch (workdir/samples/)
     c.sample.temperature = 0.8  # softmax temperature (0: greedy)
     c.sample.top_k = 0  # sample among the k most likely tokens (0: all)
-    c.sample.prime = "\n"  # text the sample continues
+    c.sample.prime = "Romeo.\n"  # text the sample continues (a speaker line of the corpus)
     return c
 
 
 def shakespeare_char() -> ml_collections.ConfigDict:
-    """Char LSTM (2 x 256) on the embedded Shakespeare tragedies; the default, a few minutes.
+    """Char LSTM (2 x 256, Adam 2e-3) on the embedded Shakespeare tragedies; the default.
 
     python -m experiments.lm --workdir=/tmp/lm
-    Expected: valid bits/char about 2.0 after the default 1 capped epoch (measured in README).
+    Measured (2-core x86_64 CPU shared with other jobs): 1 epoch (436 steps) in 2.3 minutes,
+    valid 2.792 / test 2.757 bits/char; more epochs: --config.num_epochs=N.
     """
-    c = base()
-    c.steps_per_epoch = 250
-    return c
+    return base()
 
 
 def zaremba(size: str) -> ml_collections.ConfigDict:
