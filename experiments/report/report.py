@@ -55,6 +55,14 @@ def _model(run: dict[str, Any]) -> str:
     return f"{model['cell']} {model['num_layers']}x{model['hidden_size']}"
 
 
+def _optim(run: dict[str, Any]) -> str:
+    optim = run["optim"]
+    text = f"{optim['name']} {optim['learning_rate']:g}"
+    if optim.get("lr_decay", 1.0) != 1.0:
+        text += f", x{optim['lr_decay']:.3g}/epoch after {optim['lr_decay_after']}"
+    return text + (f", clip {optim['clip_norm']:g}" if optim.get("clip_norm") else "")
+
+
 def markdown_table(runs: list[dict[str, Any]]) -> str:
     """One markdown table per unit (perplexity, bits/char), with the paper's numbers."""
     lines = []
@@ -62,14 +70,15 @@ def markdown_table(runs: list[dict[str, Any]]) -> str:
         rows = [r for r in runs if unit(r) == name]
         if not rows:
             continue
-        lines += [f"| run | corpus | model | epochs | valid {label} | test {label} | paper valid "
-                  f"| paper test | tokens/s | wall time | status |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| run | corpus | model | optimiser | epochs | valid {label} | test {label} "
+                  "| paper valid | paper test | tokens/s | wall time | status |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             paper = PAPER.get(r["name"], ("-", "-"))
             speed = r.get("train_tokens_per_s")
             lines.append(
-                f"| {r['name']} | {r['corpus']} | {_model(r)} | {r['epochs']}/{r['num_epochs']} "
+                f"| {r['name']} | {r['corpus']} | {_model(r)} | {_optim(r)} "
+                f"| {r['epochs']}/{r['num_epochs']} "
                 f"({r['steps']:,} steps) "
                 f"| {_value(r, 'valid')} | {_value(r, 'test')} | {paper[0]} | {paper[1]} "
                 f"| {'-' if speed is None else f'{speed:,.0f}'} | {r['wall_time_s'] / 60:.0f} min "

@@ -60,7 +60,8 @@ def test_compare_then_report(tmp_path):
     out, plot = tmp_path / "REPORT.md", tmp_path / "curves.png"
     run("experiments.report", f"--results={root}", f"--out={out}", f"--plot={plot}")
     table = out.read_text()
-    assert "| quick/elman_tanh | text | elman_tanh 2x16 | 1/1 (1 steps) |" in table
+    assert ("| quick/elman_tanh | text | elman_tanh 2x16 | adam 0.002, clip 5 | 1/1 (1 steps) |"
+            in table)
     assert "bits/char" in table and plot.stat().st_size > 1000
 
 
