@@ -148,6 +148,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     sharding.check_divisible(_WHERE, "config.data.eval_batch_size", data.eval_batch_size, mesh)
 
     init_key, dropout_key, sample_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
+
     def init(key: jax.Array) -> Any:
         return nnx.split(make_model(config.model, len(vocab), rngs=nnx.Rngs(params=key)))[1]
 
@@ -173,7 +174,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     train_step = make_train_step(graphdef, tx, config.loss_sum_over_time, mesh)
     eval_step = make_eval_step(graphdef, mesh)
 
-    def evaluate_split(ids: np.ndarray) -> float:
+    def evaluate_split(params: Any, ids: np.ndarray) -> float:
         return evaluate(eval_step, params, model, ids, data.eval_batch_size, data.eval_bptt, mesh)
 
     def sample(params: Any) -> str:
@@ -237,7 +238,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
                 checkpointer.save(state["step"], params, state)
         bar.close()
         train_nll = state["epoch_nll"] / max(state["epoch_tokens"], 1)
-        valid_nll = evaluate_split(corpus.valid_ids)
+        valid_nll = evaluate_split(params, corpus.valid_ids)
         tokens_per_s = state["epoch_tokens"] / max(state["train_seconds"], 1e-9)
         state.update(epoch=epoch + 1, batch=0, train_seconds=0.0)
         state["wall_seconds"] = time.perf_counter() - started
@@ -255,7 +256,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
             (workdir / "samples" / f"epoch_{epoch + 1:03d}.txt").write_text(text)
             _write_json(workdir / RESULTS_FILE, results("partial"))
 
-    test_nll = evaluate_split(corpus.test_ids)
+    test_nll = evaluate_split(params, corpus.test_ids)
     final = results("complete", **summarize_nll("test", test_nll, level))
     text = sample(params)
     logging.info("done: %s | %s; sample:\n%s", _describe("valid", final.get("valid_loss", math.nan),
