@@ -10,6 +10,7 @@ import pytest
 from flax import nnx
 from lm_helpers import make_config, step_losses
 
+from experiments.lm.configs import get_config
 from rnnjax.data import Vocab
 from rnnjax.train import train_and_evaluate
 from rnnjax.train.checkpoint import Checkpointer, load_model
@@ -84,3 +85,14 @@ def test_bad_config_fails_before_training(overrides, tmp_path, field, value, mes
 def test_impl_xla_rejects_a_non_lstm_cell(overrides, tmp_path):
     with pytest.raises(ValueError, match=r'RNN: impl must be "scan" for GRUCell'):
         train_and_evaluate(make_config(overrides, **{"model.cell": "gru"}), tmp_path)
+
+
+def test_bengio_window_lm_trains_at_word_level(corpus_file, tmp_path):
+    config = get_config("bengio")
+    config.update_from_flattened_dict({
+        "data.corpus": "text", "data.path": str(corpus_file), "data.level": "word",
+        "num_epochs": 1, "steps_per_epoch": 2, "data.batch_size": 4, "data.eval_batch_size": 4,
+        "data.bptt": 8, "data.eval_bptt": 8, "sample.length": 4})
+    results = train_and_evaluate(config, tmp_path)
+    assert results["level"] == "word" and "valid_bpc" not in results
+    assert results["model"]["kind"] == "bengio" and results["test_ppl"] > 1
