@@ -14,6 +14,13 @@ run with load near zero compares fairly.
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell)
   torch        torch.nn.LSTM (oneDNN), the reference (ratio 1.00)
 Prints a markdown table of medians and ratios to torch and writes JSON with the machine described.
+
+    python -m benchmarks.lstm_cpu --breakdown       # where rnnjax_xla's time goes, per config
+
+``--breakdown`` times the pieces of rnnjax_xla's forward + backward separately (input projection,
+recurrence forward with its residuals, recurrence backward incl. dW_h, the input-side gradients
+dx, dW_x, db) and the matmul floor: the layer's six matmuls' FLOPs at the GFLOP/s that one large
+float32 matmul reaches in the same process.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ _WARMUP = flags.DEFINE_integer("warmup", 3, "Untimed calls after compilation.")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions of the whole series.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/lstm_cpu.json", "Where to write JSON.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'impl:config' and print JSON.")
+_BREAKDOWN = flags.DEFINE_bool("breakdown", False, "Time the pieces of rnnjax_xla instead.")
 
 
 def _jax_step(impl: str, batch: int, time_: int, inputs: int, hidden: int):
@@ -84,10 +92,8 @@ def _torch_step(batch: int, time_: int, inputs: int, hidden: int):
     return step
 
 
-def _time_child(spec: str) -> dict:
-    impl, config = spec.split(":")
-    sizes = CONFIGS[config]
-    step = _torch_step(*sizes) if impl == "torch" else _jax_step(impl, *sizes)
+def _median_ms(step) -> tuple[float, list[float]]:
+    """Median wall time of ``step`` after compilation and ``--warmup`` calls."""
     step()  # compile / first call
     for _ in range(_WARMUP.value):
         step()
@@ -96,8 +102,64 @@ def _time_child(spec: str) -> dict:
         start = time.perf_counter()
         step()
         times.append((time.perf_counter() - start) * 1e3)
-    return {"impl": impl, "config": config, "median_ms": statistics.median(times),
-            "min_ms": min(times), "times_ms": times}
+    return statistics.median(times), times
+
+
+def _time_child(spec: str) -> dict:
+    impl, config = spec.split(":")
+    sizes = CONFIGS[config]
+    median, times = _median_ms(_torch_step(*sizes) if impl == "torch" else _jax_step(impl, *sizes))
+    return {"impl": impl, "config": config, "median_ms": median, "min_ms": min(times),
+            "times_ms": times}
+
+
+def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, float]:
+    """Median ms of each piece of rnnjax_xla's forward + backward, and the matmul floor."""
+    import jax
+    import jax.numpy as jnp
+
+    from rnnjax.lstm_xla import lstm_recurrence_xla
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    x = jax.random.normal(keys[0], (batch, time_, inputs))
+    w_x = jax.random.normal(keys[1], (inputs, 4 * hidden)) * inputs**-0.5
+    w_h = jax.random.normal(keys[2], (1, hidden, 4 * hidden)) * hidden**-0.5
+    b = jnp.zeros(4 * hidden)
+    zeros = jnp.zeros((batch, hidden))
+
+    def project(x, w_x, b):
+        return x @ w_x + b
+
+    def recurrence(gates_x, w_h):
+        return lstm_recurrence_xla(gates_x, w_h, zeros, zeros)[0]
+
+    gates_x = jax.jit(project)(x, w_x, b)
+    rec_fwd = jax.jit(lambda g, w: jax.vjp(recurrence, g, w))
+    hs, rec_vjp = rec_fwd(gates_x, w_h)
+    rec_bwd = jax.jit(lambda vjp, ct: vjp(ct))
+    d_gates = rec_bwd(rec_vjp, hs)[0]
+    proj_vjp = jax.jit(lambda x, w, b, ct: jax.vjp(project, x, w, b)[1](ct))
+    total = jax.jit(jax.grad(lambda x, w_x, b, w_h: jnp.sum(jnp.square(
+        recurrence(project(x, w_x, b), w_h))), argnums=(0, 1, 2, 3)))
+    rows = batch * time_
+    big = jax.random.normal(keys[0], (rows, max(inputs, hidden)))
+    big_w = jax.random.normal(keys[1], (max(inputs, hidden), 4 * hidden))
+    matmul = jax.jit(lambda a, w: a @ w)
+    pieces = {
+        "input projection x W_x + b": lambda: project(x, w_x, b),
+        "recurrence forward (+ residuals)": lambda: rec_fwd(gates_x, w_h),
+        "recurrence backward (+ dW_h)": lambda: rec_bwd(rec_vjp, hs),
+        "input-side gradients dx, dW_x, db": lambda: proj_vjp(x, w_x, b, d_gates),
+        "total forward + backward": lambda: total(x, w_x, b, w_h),
+        "one large matmul": lambda: matmul(big, big_w),
+    }
+    result = {name: _median_ms(lambda f=f: jax.block_until_ready(f()))[0]
+              for name, f in pieces.items()}
+    flops = 2 * rows * 4 * hidden * (3 * inputs + 3 * hidden)  # the layer's six matmuls
+    gflops = 2 * rows * max(inputs, hidden) * 4 * hidden / result["one large matmul"] / 1e6
+    result["matmul floor (six matmuls at the large-matmul rate)"] = flops / gflops / 1e6
+    result["large-matmul GFLOP/s"] = gflops
+    return result
 
 
 def machine() -> dict:
@@ -126,6 +188,14 @@ def main(argv):
     del argv
     if _CHILD.value:
         print(json.dumps(_time_child(_CHILD.value)))
+        return
+    if _BREAKDOWN.value:
+        report = {config: breakdown(*CONFIGS[config]) for config in _CONFIGS.value}
+        lines = ["| piece | " + " | ".join(report) + " |", "|---" * (len(report) + 1) + "|"]
+        for piece in next(iter(report.values())):
+            lines.append(f"| {piece} | " + " | ".join(f"{r[piece]:.0f}" for r in report.values())
+                         + " |")
+        print("\n".join(lines))
         return
     for name in _CONFIGS.value:
         if name not in CONFIGS:
