@@ -118,6 +118,7 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     import jax
     import jax.numpy as jnp
 
+    from rnnjax.cells.base import time_parallel_matmul
     from rnnjax.lstm_xla import lstm_recurrence_xla
 
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
@@ -128,7 +129,7 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     zeros = jnp.zeros((batch, hidden))
 
     def project(x, w_x, b):
-        return x @ w_x + b
+        return time_parallel_matmul(x, w_x) + b
 
     def recurrence(gates_x, w_h):
         return lstm_recurrence_xla(gates_x, w_h, zeros, zeros)[0]

@@ -28,6 +28,16 @@ Array = jax.Array
 Carry = Any
 
 
+def time_parallel_matmul(x: Array, w: Array) -> Array:
+    """x [..., I] @ w [I, N] as ONE 2-D matmul over all leading (batch, time) positions.
+
+    The same product as ``x @ w``, but its gradient w.r.t. w is a plain [I, rows] x [rows, N] GEMM:
+    XLA's CPU backend differentiates the 3-D form much more slowly (measured: the backward of the
+    [64, 64, 256] x [256, 4096] projection took 391 ms as 3-D and 160 ms flattened, 2 cores).
+    """
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
+
+
 class RecurrentCell(nnx.Module):
     """Base class: parameters ``w_x`` [I, G*H], ``b`` [G*H] and a recurrent matrix ``w_h``."""
 
@@ -80,7 +90,7 @@ class RecurrentCell(nnx.Module):
 
     def project_inputs(self, x: Array) -> Array:
         """x [..., I] -> x W_x + b [..., G*H]: the part of every gate that does not recur."""
-        return x @ self.w_x[...] + self.b[...]
+        return time_parallel_matmul(x, self.w_x[...]) + self.b[...]
 
     def recurrent_params(self) -> dict[str, Array]:
         return {"w_h": self.w_h[...]}
