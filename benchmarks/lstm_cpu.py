@@ -118,8 +118,8 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     import jax
     import jax.numpy as jnp
 
-    from rnnjax.cells.base import time_parallel_matmul
     from rnnjax.lstm_xla import lstm_recurrence_xla
+    from rnnjax.ops import over_rows
 
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     x = jax.random.normal(keys[0], (batch, time_, inputs))
@@ -129,7 +129,7 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     zeros = jnp.zeros((batch, hidden))
 
     def project(x, w_x, b):
-        return time_parallel_matmul(x, w_x) + b
+        return over_rows(lambda rows: rows @ w_x, x) + b
 
     def recurrence(gates_x, w_h):
         return lstm_recurrence_xla(gates_x, w_h, zeros, zeros)[0]

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rnnjax import initializers as inits
-from rnnjax.cells.base import Array, RecurrentCell, time_parallel_matmul
+from rnnjax.cells.base import Array, RecurrentCell
 from rnnjax.lstm_xla import lstm_gates, lstm_step
 from rnnjax.validation import check_positive_int, fail
 
@@ -152,8 +152,7 @@ class DepthGatedLSTMCell(_LSTMFamily):
     def project_inputs(self, x: Array) -> Array:
         """[x ; c_lower] -> [x W_x + b ; c_lower]: the lower memory passes through unprojected."""
         inputs, lower = jnp.split(x, [self.input_size - self.lower_size], axis=-1)
-        projected = time_parallel_matmul(inputs, self.w_x[...]) + self.b[...]
-        return jnp.concatenate([projected, lower], axis=-1)
+        return jnp.concatenate([self.input_product(inputs) + self.b[...], lower], axis=-1)
 
     def recurrent_params(self) -> dict[str, Array]:
         return {"w_h": self.w_h[...], "w_cd": self.w_cd[...]}
@@ -196,7 +195,7 @@ class LayerNormLSTMCell(_LSTMFamily):
 
     def project_inputs(self, x: Array) -> Array:
         scale, bias = self.ln_scale[0], self.ln_bias[0]
-        return layer_norm(time_parallel_matmul(x, self.w_x[...]), scale, bias) + self.b[...]
+        return layer_norm(self.input_product(x), scale, bias) + self.b[...]
 
     def recurrent_params(self) -> dict[str, Array]:
         return {"w_h": self.w_h[...], "ln_scale": self.ln_scale[1:], "ln_bias": self.ln_bias[1:]}
