@@ -17,6 +17,7 @@ from flax import nnx
 from rnnjax import initializers as inits
 from rnnjax import regularizers
 from rnnjax.models.lm import check_init_scale, check_tokens
+from rnnjax.ops import over_rows
 from rnnjax.validation import check_positive_int, check_rate, check_tree_shapes
 
 Array = jax.Array
@@ -66,8 +67,8 @@ class BengioLM(nnx.Module):
         x = jnp.concatenate([self.embed(w) for w in windows], axis=-1)
         key_x, key_h = (None, None) if dropout_key is None else jax.random.split(dropout_key)
         x = regularizers.dropout(x, self.dropout, key_x)
-        hidden = regularizers.dropout(jnp.tanh(self.hidden(x)), self.dropout, key_h)
-        logits = self.out(hidden)
+        hidden = regularizers.dropout(jnp.tanh(over_rows(self.hidden, x)), self.dropout, key_h)
+        logits = over_rows(self.out, hidden)
         if self.direct is not None:
-            logits = logits + self.direct(x)
+            logits = logits + over_rows(self.direct, x)
         return logits.astype(jnp.float32), stream[:, time:]

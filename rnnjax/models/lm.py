@@ -20,6 +20,7 @@ from rnnjax import initializers as inits
 from rnnjax import regularizers
 from rnnjax.cells import CELLS
 from rnnjax.layers import StackedRNN
+from rnnjax.ops import over_rows
 from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
 
 Array = jax.Array
@@ -96,6 +97,6 @@ class RNNLM(nnx.Module):
                                  locked=self.variational)
         h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
         h = regularizers.dropout(h, self.dropout, keys[2], locked=self.variational)
-        logits = (self.embed.attend(h) + self.out_bias[...] if self.tie_embeddings
-                  else self.out(h))
+        logits = (over_rows(self.embed.attend, h) + self.out_bias[...] if self.tie_embeddings
+                  else over_rows(self.out, h))
         return logits.astype(jnp.float32), carry
