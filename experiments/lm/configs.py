@@ -110,7 +110,8 @@ def zaremba_small() -> ml_collections.ConfigDict:
     python -m rnnjax.data prepare --corpus=ptb
     python -m experiments.lm --config=experiments/lm/configs.py:zaremba_small \
         --workdir=results/lm/zaremba_small
-    Paper: valid 120.7 / test 114.5 perplexity. Measured: see experiments/lm/README.md.
+    Paper: valid 120.7 / test 114.5 perplexity. Measured on a 2-core x86_64 CPU shared with other
+    jobs (impl="xla", ~4,000 tokens/s): valid 119.67 / test 113.87 after 13 epochs, 67 minutes.
     """
     return zaremba("small")
 
