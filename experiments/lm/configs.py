@@ -53,6 +53,7 @@ def base() -> ml_collections.ConfigDict:
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
     c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
+    c.optim.momentum = 0.0  # SGD momentum (0: plain SGD; other optimisers ignore it)
     c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
     c.optim.lr_decay_after = 0  # epochs at the initial rate
     c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)

@@ -18,13 +18,12 @@ import optax
 
 from rnnjax.validation import check_choice, fail
 
+# name -> (learning rate, optim config) -> the optimiser's own update rule.
 OPTIMIZERS = {
     "sgd": lambda lr, c: optax.sgd(lr, momentum=c.get("momentum") or None),
-    "adam": lambda lr, c: optax.adam(lr, b1=c.get("b1", 0.9), b2=c.get("b2", 0.999),
-                                     eps=c.get("eps", 1e-8)),
-    "rmsprop": lambda lr, c: optax.rmsprop(lr, decay=c.get("decay", 0.95),
-                                           eps=c.get("eps", 1e-8)),
-    "adadelta": lambda lr, c: optax.adadelta(lr, rho=c.get("rho", 0.95), eps=c.get("eps", 1e-6)),
+    "adam": lambda lr, c: optax.adam(lr),  # b1 0.9, b2 0.999, eps 1e-8
+    "rmsprop": lambda lr, c: optax.rmsprop(lr, decay=0.95),  # char-rnn's decay
+    "adadelta": lambda lr, c: optax.adadelta(lr, rho=0.95, eps=1e-6),  # Zeiler 2012 / Kim 2014
 }
 _WHERE = "make_optimizer"
 
@@ -49,6 +48,7 @@ def check_optim_config(c: Mapping[str, Any]) -> None:
         fail(_WHERE, "optim.lr_decay_after", "an int >= 0", repr(after))
     _check_number("clip_norm", c.get("clip_norm", 0.0), 0.0, strict=False)
     _check_number("weight_decay", c.get("weight_decay", 0.0), 0.0, strict=False)
+    _check_number("momentum", c.get("momentum", 0.0), 0.0, strict=False, upper=1.0)
 
 
 def learning_rate(c: Mapping[str, Any], epoch: int) -> float:

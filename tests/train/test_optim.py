@@ -51,6 +51,15 @@ def test_clipping_bounds_the_global_norm():
     assert float(optax.global_norm(update(sgd(clip_norm=20.0), grads, params))) == 10.0
 
 
+def test_sgd_momentum_accumulates_the_gradient():
+    tx = make_optimizer(sgd(learning_rate=0.1, momentum=0.9))
+    params, grads = {"w": jnp.zeros(1)}, {"w": jnp.ones(1)}
+    state = tx.init(params)
+    first, state = tx.update(grads, state, params)
+    second, _ = tx.update(grads, state, params)
+    np.testing.assert_allclose([first["w"][0], second["w"][0]], [-0.1, -0.19], rtol=1e-6)
+
+
 def test_weight_decay_adds_l2_gradient():
     params = {"w": jnp.array([2.0, -4.0])}
     updates = update(sgd(weight_decay=0.1), {"w": jnp.zeros(2)}, params)
@@ -73,6 +82,7 @@ def test_every_optimizer_descends_a_quadratic(name):
     ({"lr_decay_after": -1}, "optim.lr_decay_after must be an int >= 0, got -1"),
     ({"clip_norm": -5.0}, "optim.clip_norm must be a number >= 0.0, got -5.0"),
     ({"weight_decay": -1e-4}, "optim.weight_decay must be a number >= 0.0"),
+    ({"momentum": 1.5}, "optim.momentum must be a number >= 0.0 and <= 1.0, got 1.5"),
 ])
 def test_bad_optimizer_fields(fields, message):
     with pytest.raises(ValueError, match=f"make_optimizer: {message}"):
