@@ -3,8 +3,9 @@
     python -m experiments.lm.compare --config=experiments/lm/configs.py:zaremba_small \
         --cells=elman_tanh,gru,lstm --workdir=results/lm/compare_ptb
 
-Each cell trains in ``workdir/<cell>`` (resumable like any run; a run whose results.json is
-complete is read, not retrained; a cell whose loss diverges is logged and skipped). Non-LSTM
+Each cell trains in ``workdir/<cell>`` (resumable like any run, and a larger
+--config.num_epochs continues finished runs; a run whose results.json is complete for as many
+epochs is read, not rerun; a cell whose loss diverges is logged and skipped). Non-LSTM
 cells run with impl="scan", the only implementation they have. Writes ``workdir/compare.json``
 and prints the markdown table.
 """
@@ -40,6 +41,14 @@ def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.
     return config
 
 
+def _finished(results: Path, num_epochs: int) -> bool:
+    """True when ``results`` records a completed run of at least ``num_epochs`` epochs."""
+    if not results.is_file():
+        return False
+    recorded = json.loads(results.read_text())
+    return recorded["status"] == "complete" and recorded["num_epochs"] >= num_epochs
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -47,7 +56,7 @@ def main(argv: list[str]) -> None:
     runs = []
     for cell in _CELLS.value:
         results = root / cell / RESULTS_FILE
-        if not (results.is_file() and json.loads(results.read_text())["status"] == "complete"):
+        if not _finished(results, _CONFIG.value.num_epochs):
             try:
                 train_and_evaluate(cell_config(_CONFIG.value, cell), root / cell)
             except FloatingPointError as err:  # a diverged cell is a result; go on to the next
