@@ -138,7 +138,13 @@ def carries_to_torch(stack: StackedRNN, carries: list[Any]):
 
 def carries_from_torch(stack: StackedRNN, h0, c0=None) -> list[Any]:
     """torch's ``h_0`` (and ``c_0``) [layers * directions, B, H] -> ``stack``'s initial carries."""
-    states = iter(range(np.shape(h0)[0]))
+    expected = len(_per_direction(stack, [layer.initial_carry(1) for layer in stack.layers]))
+    for name, state in (("h0", h0), ("c0", c0)):
+        if state is not None and (np.ndim(state) != 3 or np.shape(state)[0] != expected):
+            fail("carries_from_torch", name,
+                 f"of shape [{expected}, batch, hidden] (layers x directions first)",
+                 f"shape {np.shape(state)}")
+    states = iter(range(expected))
     carries = []
     for layer in stack.layers:
         directions = []

@@ -122,14 +122,13 @@ class RNN(nnx.Module):
     def _scan(self, params, carry, x_proj, seq_lengths, zoneout_key):
         cell, rate = self.cell, self.zoneout
         batch, time, _ = x_proj.shape
-        keys = (jax.random.split(zoneout_key, time) if zoneout_key is not None and rate
-                else jnp.zeros((time,)))
+        keys = jax.random.split(zoneout_key, time) if zoneout_key is not None and rate else None
         masked = seq_lengths is not None
 
         def body(carry, inputs):
             x_t, m_t, key_t = inputs
             new = cell.step(params, carry, x_t)
-            new = regularizers.zoneout(carry, new, rate, key_t if key_t.ndim else None)
+            new = regularizers.zoneout(carry, new, rate, key_t)
             if masked:
                 new = jax.tree.map(lambda n, o: jnp.where(m_t[:, None], n, o), new, carry)
             y = cell.output(new)

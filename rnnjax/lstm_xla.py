@@ -18,6 +18,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from rnnjax.validation import check_float_array, check_seq_lengths, fail
+
 Array = jax.Array
 
 
@@ -72,6 +74,22 @@ def lstm_step(w_h: Array, carry: tuple[Array, Array], gates_x_t: Array):
     return (h_new, c_new), (i, f, g, o)
 
 
+def check_recurrence_inputs(where: str, gates_x, w_h, h0, c0, seq_lengths) -> None:
+    """Shapes of docs/CONTRACTS.md: gates_x [B,T,4H], w_h [K,D,4D] with K*D = H, h0/c0 [B,H]."""
+    check_float_array(where, "w_h", w_h, 3)
+    num_heads, head, four_head = w_h.shape
+    if four_head != 4 * head:
+        fail(where, "w_h", "of shape [num_heads, D, 4D]", f"shape {tuple(w_h.shape)}")
+    hidden = num_heads * head
+    check_float_array(where, "gates_x", gates_x, 3, 4 * hidden)
+    batch, time, _ = gates_x.shape
+    for name, state in (("h0", h0), ("c0", c0)):
+        check_float_array(where, name, state, 2, hidden)
+        if state.shape[0] != batch:
+            fail(where, name, f"of shape ({batch}, {hidden})", f"shape {tuple(state.shape)}")
+    check_seq_lengths(where, seq_lengths, batch, time)
+
+
 def time_mask(seq_lengths: Array | None, batch: int, time: int) -> Array:
     """Boolean [T, B]: True where step t is inside sequence b."""
     if seq_lengths is None:
@@ -96,6 +114,7 @@ def _forward(gates_x, w_h, h0, c0, mask):
 
 def lstm_recurrence_scan(gates_x, w_h, h0, c0, seq_lengths=None):
     """Reference LSTM recurrence (lax.scan + autodiff). Returns (hs [B,T,H], h_last, c_last)."""
+    check_recurrence_inputs("lstm_recurrence_scan", gates_x, w_h, h0, c0, seq_lengths)
     batch, time, _ = gates_x.shape
     ys, h, c, _, _ = _forward(gates_x, w_h, h0, c0, time_mask(seq_lengths, batch, time))
     return jnp.swapaxes(ys, 0, 1).astype(gates_x.dtype), h, c
@@ -174,5 +193,6 @@ _recurrence_xla.defvjp(_recurrence_xla_fwd, _recurrence_xla_bwd)
 
 def lstm_recurrence_xla(gates_x, w_h, h0, c0, seq_lengths=None):
     """LSTM recurrence with the hand-written backward. Same contract as the scan reference."""
+    check_recurrence_inputs("lstm_recurrence_xla", gates_x, w_h, h0, c0, seq_lengths)
     batch, time, _ = gates_x.shape
     return _recurrence_xla(gates_x, w_h, h0, c0, time_mask(seq_lengths, batch, time))

@@ -109,3 +109,9 @@ def test_interop_rejects_what_torch_cannot_express():
         to_torch(StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), skip="residual"))
     with pytest.raises(ValueError, match="to_torch: layer must be built from dense LSTMCell"):
         to_torch(StackedRNN("peephole_lstm", 3, 4, 1, rngs=nnx.Rngs(0)))
+
+
+def test_carries_from_torch_checks_the_state_layout():
+    stack = StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), bidirectional=True)
+    with pytest.raises(ValueError, match=r"h0 must be of shape \[4, batch, hidden\]"):
+        carries_from_torch(stack, np.zeros((2, 1, 4)), np.zeros((4, 1, 4)))

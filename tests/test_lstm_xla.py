@@ -69,3 +69,16 @@ def test_head_layout_round_trip():
     np.testing.assert_array_equal(heads[0, 1, :2], x[0, 2:4])  # head 1, gate i
     np.testing.assert_array_equal(heads[0, 1, 2:4], x[0, 8:10])  # head 1, gate f
     np.testing.assert_array_equal(heads_to_gate_major(heads), x)
+
+
+@pytest.mark.parametrize("fn", [lstm_recurrence_xla, lstm_recurrence_scan])
+def test_recurrence_rejects_shapes_outside_the_contract(fn):
+    gates_x, w_h, h0, c0 = arrays(2, 3, 8, 2)
+    with pytest.raises(ValueError, match=r"gates_x must be of last dimension 32"):
+        fn(gates_x[..., :30], w_h, h0, c0)
+    with pytest.raises(ValueError, match=r"w_h must be of shape \[num_heads, D, 4D\]"):
+        fn(gates_x, w_h[..., :8], h0, c0)
+    with pytest.raises(ValueError, match=r"h0 must be of shape \(2, 8\)"):
+        fn(gates_x, w_h, h0[:1], c0)
+    with pytest.raises(ValueError, match=r"seq_lengths must be in \[1, 3\]"):
+        fn(gates_x, w_h, h0, c0, jnp.array([4, 1]))
