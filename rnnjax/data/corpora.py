@@ -130,18 +130,20 @@ def decode_text(data: bytes, source: str, where: str) -> str:
              f"the undecodable byte {data[err.start]:#04x} at offset {err.start}")
 
 
-def _cut(text: str, fraction: float) -> int:
-    """Index ``fraction`` of the way into ``text``, moved forward to the next line start if any."""
+def _cut(text: str, fraction: float, limit: int) -> int:
+    """Index ``fraction`` of the way into ``text``, moved forward to the next line start when
+    that start comes before ``limit`` (so a text of few, long lines is cut mid-line)."""
     index = int(len(text) * fraction)
     if index == 0 or text[index - 1] == "\n":
         return index
     newline = text.find("\n", index)
-    return index if newline < 0 else newline + 1
+    return newline + 1 if newline >= 0 and newline + 1 < limit else index
 
 
 def split_text(text: str, where: str = "split_text") -> dict[str, str]:
     """Contiguous 90/5/5 train/valid/test character ranges, cut at line starts where possible."""
-    a, b = _cut(text, 0.90), _cut(text, 0.95)
+    b = _cut(text, 0.95, len(text))
+    a = _cut(text, 0.90, b)
     texts = dict(zip(SPLITS, (text[:a], text[a:b], text[b:]), strict=True))
     if not all(texts.values()):
         fail(where, "the text", "long enough for non-empty 90/5/5 train/valid/test splits",
