@@ -7,6 +7,7 @@ from deep inside ``jax.lax.scan``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,16 @@ import numpy as np
 def fail(where: str, name: str, expected: str, actual: Any, exc: type[Exception] = ValueError):
     """Raise ``exc`` naming the function, the argument, the expectation and the actual value."""
     raise exc(f"{where}: {name} must be {expected}, got {actual}")
+
+
+def one_line(err: BaseException) -> str:
+    """The last non-empty line of ``err``'s message (some errors embed a whole traceback, whose
+    last line starts with the exception's class name, which is dropped)."""
+    message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return re.sub(r"^[\w.]+(Error|Exception): ", "", lines[-1])
 
 
 def check_positive_int(where: str, name: str, value: Any) -> int:

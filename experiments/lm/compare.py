@@ -5,7 +5,7 @@
 
 Each cell trains in ``workdir/<cell>`` (resumable like any run, and a larger
 --config.num_epochs continues finished runs; a run whose results.json is complete for as many
-epochs is read, not rerun; a cell whose loss diverges is logged and skipped). Non-LSTM
+epochs is read, not rerun; a cell whose training diverges is logged and skipped). Non-LSTM
 cells run with impl="scan", the only implementation they have. Writes ``workdir/compare.json``
 and prints the markdown table.
 """
@@ -17,18 +17,16 @@ import json
 from pathlib import Path
 
 import ml_collections
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
 
-from experiments.report.report import RESULTS_FILE, commands, load_run, markdown_table
-from rnnjax.train import train_and_evaluate
+from experiments import launch
+from experiments.lm.tables import TABLES
+from experiments.lm.train import train_and_evaluate
+from experiments.report.tables import RESULTS_FILE, commands, load_run, render
+from rnnjax.train.run import Diverged
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", f"{Path(__file__).with_name('configs.py')}:zaremba_small",
-    "Config shared by every cell (any --config.* override applies to all).")
+CONFIG = launch.define_config(__file__, "zaremba_small")
 _CELLS = flags.DEFINE_list("cells", ["elman_tanh", "gru", "lstm"], "Cell kinds to compare.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Root directory; one subdirectory per cell.",
-                               required=True)
 
 
 def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.ConfigDict:
@@ -49,24 +47,22 @@ def _finished(results: Path, num_epochs: int) -> bool:
     return recorded["status"] == "complete" and recorded["num_epochs"] >= num_epochs
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    root = Path(_WORKDIR.value)
+def compare(config: ml_collections.ConfigDict, workdir: str, allow_changes: list[str]) -> None:
+    root = Path(workdir)
     runs = []
     for cell in _CELLS.value:
         results = root / cell / RESULTS_FILE
-        if not _finished(results, _CONFIG.value.num_epochs):
+        if not _finished(results, config.num_epochs):
             try:
-                train_and_evaluate(cell_config(_CONFIG.value, cell), root / cell)
-            except FloatingPointError as err:  # a diverged cell is a result; go on to the next
+                train_and_evaluate(cell_config(config, cell), root / cell, allow_changes)
+            except Diverged as err:  # a diverged cell is a result; go on to the next
                 logging.error("%s", err)
         if results.is_file():
             runs.append(load_run(results))
     rows = [{k: v for k, v in run.items() if k != "workdir"} for run in runs]
     (root / "compare.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(markdown_table(runs) + "\n" + commands(runs))
+    print("\n".join(render(table, runs) for table in TABLES) + "\n" + commands(runs))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    launch.main(compare, CONFIG)

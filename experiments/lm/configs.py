@@ -25,6 +25,7 @@ def base() -> ml_collections.ConfigDict:
     c.loss_sum_over_time = False  # optimise sum_t mean_b NLL (ptb_word_lm) instead of the mean
     c.log_every_steps = 50  # train loss to metrics.jsonl / TensorBoard every this many steps
     c.checkpoint_every_steps = 500  # mid-epoch checkpoints (and one after every epoch)
+    c.divergence_factor = 2.0  # stop when the loss's running mean > this x the initial loss
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "shakespeare"  # a name in rnnjax.data.CORPORA ("text" reads data.path)

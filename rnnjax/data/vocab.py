@@ -94,10 +94,14 @@ class Vocab:
                 words.append(tok)
         return "".join(lines) + " ".join(words)
 
+    def to_json(self) -> str:
+        """The vocabulary as JSON text (what ``save`` writes and ``load`` reads)."""
+        payload = {"format": _FORMAT, "level": self.level, "tokens": list(self.tokens)}
+        return json.dumps(payload, ensure_ascii=False, indent=0)
+
     def save(self, path: str | Path) -> None:
         """Write the vocabulary as UTF-8 JSON."""
-        payload = {"format": _FORMAT, "level": self.level, "tokens": list(self.tokens)}
-        Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
+        Path(path).write_text(self.to_json(), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:

@@ -1,4 +1,4 @@
-"""Language models and ``make_model``, which builds one from a config's ``model`` section."""
+"""Models, and ``make_model``, which builds one from a config's ``model`` section."""
 
 from __future__ import annotations
 
@@ -9,23 +9,31 @@ from typing import Any
 from flax import nnx
 
 from rnnjax.models.bengio import BengioLM
+from rnnjax.models.classifier import RNNClassifier
 from rnnjax.models.lm import RNNLM
 from rnnjax.validation import check_choice, fail
 
-MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM}
+# config.model.kind -> model class
+MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
+                                       "rnn_classifier": RNNClassifier}
 
 
-def make_model(model_config: Mapping[str, Any], vocab_size: int, *, rngs: nnx.Rngs) -> nnx.Module:
-    """``MODELS[model_config["kind"]](vocab_size, rngs=rngs, **the other fields)``."""
+def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
+               ) -> nnx.Module:
+    """``MODELS[model_config["kind"]](rngs=rngs, **data_sizes, **the config's other fields)``.
+
+    ``data_sizes`` are what the task knows from its data (e.g. ``vocab_size``); a config field
+    the model does not take is an error naming it.
+    """
     fields = dict(model_config)
     cls = MODELS[check_choice("make_model", "model.kind", fields.pop("kind", None), MODELS)]
     accepted = [name for name in inspect.signature(cls.__init__).parameters
-                if name not in ("self", "vocab_size", "rngs")]
+                if name not in ("self", "rngs", *data_sizes)]
     for name in fields:
         if name not in accepted:
             fail("make_model", f"model.{name}", f"absent (a {cls.__name__} takes {accepted})",
                  repr(fields[name]))
-    return cls(vocab_size, rngs=rngs, **fields)
+    return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "RNNClassifier", "make_model"]

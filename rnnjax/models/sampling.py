@@ -47,6 +47,16 @@ def _generate(graphdef: Any, state: Any, prime: Array, key: Array, *, length: in
     return tokens.T
 
 
+def _check_options(where: str, prefix: str, length: Any, temperature: Any, top_k: Any,
+                   vocab_size: int) -> int:
+    length = check_positive_int(where, f"{prefix}length", length)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
+        fail(where, f"{prefix}temperature", "a float >= 0", repr(temperature))
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= vocab_size:
+        fail(where, f"{prefix}top_k", f"an int in [0, {vocab_size}] (0 = no top-k)", repr(top_k))
+    return length
+
+
 def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
              temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
     """``length`` token ids [B, length] that continue ``prime`` (int ids [P] or [B, P], P >= 1)."""
@@ -57,29 +67,35 @@ def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
     if prime.ndim != 2 or prime.shape[1] < 1 or not np.issubdtype(prime.dtype, np.integer):
         fail(where, "prime", "non-empty integer token ids [P] or [B, P]",
              f"shape {prime.shape}, dtype {prime.dtype}")
-    length = check_positive_int(where, "length", length)
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
-        fail(where, "temperature", "a float >= 0", repr(temperature))
-    vocab_size = model.vocab_size
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= vocab_size:
-        fail(where, "top_k", f"an int in [0, {vocab_size}] (0 = no top-k)", repr(top_k))
+    length = _check_options(where, "", length, temperature, top_k, model.vocab_size)
     graphdef, state = nnx.split(model)
     tokens = _generate(graphdef, state, jnp.asarray(prime, jnp.int32), key, length=length,
                        temperature=float(temperature), top_k=top_k)
     return np.asarray(tokens)
 
 
-def sample_text(model: nnx.Module, vocab: Any, prime: str, length: int, *, key: Array,
-                temperature: float = 1.0, top_k: int = 0) -> str:
-    """``prime`` followed by ``length`` sampled tokens, as text (``vocab``: an rnnjax Vocab).
-
-    A word-level prime that does not end with a newline continues its last line (the ``<eos>``
-    that tokenisation puts at the end of every line is dropped).
-    """
+def prime_ids(vocab: Any, prime: str) -> np.ndarray:
+    """The ids the sample continues. A word-level prime that does not end with a newline
+    continues its last line (the ``<eos>`` that tokenisation puts after every line is dropped)."""
     ids = vocab.encode(prime)
     if vocab.level == "word" and not prime.endswith("\n") and len(ids) > 1:
         ids = ids[:-1]
-    text = vocab.decode(generate(model, ids, length, key=key, temperature=temperature,
-                                 top_k=top_k)[0])
+    return ids
+
+
+def check_sampling(where: str, prefix: str, vocab: Any, prime: Any, length: Any,
+                   temperature: Any, top_k: Any) -> None:
+    """Sampling options (names prefixed by ``prefix``, e.g. "config.sample."), checked before
+    a training run starts."""
+    if not isinstance(prime, str) or not len(prime_ids(vocab, prime)):
+        fail(where, f"{prefix}prime", "text of at least one token", repr(prime))
+    _check_options(where, prefix, length, temperature, top_k, len(vocab))
+
+
+def sample_text(model: nnx.Module, vocab: Any, prime: str, length: int, *, key: Array,
+                temperature: float = 1.0, top_k: int = 0) -> str:
+    """``prime`` followed by ``length`` sampled tokens, as text (``vocab``: an rnnjax Vocab)."""
+    text = vocab.decode(generate(model, prime_ids(vocab, prime), length, key=key,
+                                 temperature=temperature, top_k=top_k)[0])
     gap = " " if vocab.level == "word" and prime and not prime[-1].isspace() else ""
     return prime + gap + text

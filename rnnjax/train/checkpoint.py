@@ -1,10 +1,10 @@
-"""orbax checkpoints of a training run and loading a trained model back from its workdir.
+"""orbax checkpoints of a training run, and reading a trained model back from its workdir.
 
 A checkpoint holds two items: ``params`` (the model's ``nnx.State``) and ``train``: optimiser
-state, recurrent carry, base PRNG key, step, data position (epoch, batch index) and the running
-sums the loop needs to continue an epoch exactly where it stopped. orbax writes each step to a
-temporary directory and renames it when complete, so a run killed mid-save keeps the previous
-checkpoint.
+state, the task's state (e.g. a recurrent carry), base PRNG key, step, data position (epoch, batch
+index) and the running sums the harness needs to continue an epoch exactly where it stopped.
+orbax writes each step to a temporary directory and renames it when complete, so a run killed
+mid-save keeps the previous checkpoint.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import orbax.checkpoint as ocp
 from absl import logging
 from flax import nnx
 
+from rnnjax.train.workdir import CONFIG_FILE
+
 CHECKPOINT_DIR = "checkpoints"
-CONFIG_FILE = "config.json"
-VOCAB_FILE = "vocab.json"
 
 
 @contextlib.contextmanager
@@ -51,18 +51,27 @@ class Checkpointer:
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
+    def all_steps(self) -> list[int]:
+        return sorted(self._manager.all_steps())
+
+    def delete(self, step: int) -> None:
+        with _quiet():
+            self._manager.delete(step)
+
     def save(self, step: int, params: Any, train: dict[str, Any]) -> None:
         with _quiet():
             self._manager.save(step, args=ocp.args.Composite(
                 params=ocp.args.StandardSave(params), train=ocp.args.StandardSave(train)))
 
-    def restore(self, params: Any, train: dict[str, Any] | None = None) -> tuple[Any, Any]:
-        """The latest checkpoint, laid out (shapes, shardings) like the given targets."""
+    def restore(self, params: Any, train: dict[str, Any] | None = None,
+                step: int | None = None) -> tuple[Any, Any]:
+        """Checkpoint ``step`` (default the latest), laid out (shapes, shardings) like the given
+        targets."""
         items = {"params": ocp.args.StandardRestore(params)}
         if train is not None:
             items["train"] = ocp.args.StandardRestore(train)
         with _quiet():
-            restored = self._manager.restore(self.latest_step(),
+            restored = self._manager.restore(self.latest_step() if step is None else step,
                                              args=ocp.args.Composite(**items))
         return restored.params, restored.get("train") if train is not None else None
 
@@ -75,23 +84,20 @@ def read_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
     """The config a run saved in its workdir."""
     path = Path(workdir) / CONFIG_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"read_config: workdir must hold {CONFIG_FILE}, got {workdir}")
+        raise FileNotFoundError(f"read_config: workdir must hold {CONFIG_FILE} (a training run's "
+                                f"directory), got {str(workdir)!r}")
     return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
-def load_model(workdir: str | os.PathLike) -> tuple[nnx.Module, Any, ml_collections.ConfigDict]:
-    """(model with the latest checkpoint's parameters, its vocabulary, its config)."""
-    from rnnjax.data.vocab import Vocab
-    from rnnjax.models import make_model
-
-    config = read_config(workdir)
-    vocab = Vocab.load(Path(workdir) / VOCAB_FILE)
-    abstract = nnx.eval_shape(lambda: make_model(config.model, len(vocab), rngs=nnx.Rngs(0)))
+def restore_params(workdir: str | os.PathLike, abstract_model: nnx.Module) -> nnx.Module:
+    """``abstract_model`` (from ``nnx.eval_shape``) with the latest checkpoint's parameters."""
     checkpointer = Checkpointer(workdir)
-    if checkpointer.latest_step() is None:
-        raise FileNotFoundError(f"load_model: workdir must hold a checkpoint, got none in "
-                                f"{checkpointer.directory}")
-    graphdef, state = nnx.split(abstract)
-    params, _ = checkpointer.restore(state)
-    checkpointer.close()
-    return nnx.merge(graphdef, params), vocab, config
+    try:
+        if checkpointer.latest_step() is None:
+            raise FileNotFoundError(f"restore_params: workdir must hold a checkpoint, got none in "
+                                    f"{checkpointer.directory}")
+        graphdef, state = nnx.split(abstract_model)
+        params, _ = checkpointer.restore(state)
+    finally:
+        checkpointer.close()
+    return nnx.merge(graphdef, params)

@@ -1,27 +1,18 @@
-"""Metrics: units (perplexity, bits per character) and a writer for JSON lines + TensorBoard."""
+"""Metrics of a run: a writer for JSON lines + TensorBoard, the reader, the machine description."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import sys
 from pathlib import Path
 from typing import Any
 
+from rnnjax.train.workdir import write_atomic
+from rnnjax.validation import fail
+
 METRICS_FILE = "metrics.jsonl"
-
-
-def summarize_nll(prefix: str, nll: float, level: str) -> dict[str, float]:
-    """Mean NLL in nats per token -> {prefix_loss, prefix_ppl} and, at char level, prefix_bpc.
-
-    Perplexity = exp(nll); bits per character = nll / ln 2.
-    """
-    out = {f"{prefix}_loss": nll, f"{prefix}_ppl": math.exp(min(nll, 700.0))}
-    if level == "char":
-        out[f"{prefix}_bpc"] = nll / math.log(2.0)
-    return out
 
 
 def machine() -> str:
@@ -52,11 +43,29 @@ def summary_writer(logdir: str | os.PathLike) -> Any:
 
 
 def read_metrics(workdir: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every row of ``workdir/metrics.jsonl`` (empty when absent)."""
+    """Every row of ``workdir/metrics.jsonl`` (empty when absent).
+
+    A last line without its newline is a row that a killed run was writing: it is ignored. Any
+    other line that is not a JSON object is an error naming the file and the line.
+    """
     path = Path(workdir) / METRICS_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    rows = []
+    for number, line in enumerate(lines[:-1], start=1):  # lines[-1]: "" or a torn row
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            fail("read_metrics", f"line {number} of {path}", "a JSON object",
+                 f"{line[:60]!r} ({err.msg}); delete that line to continue the run")
+        if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+            fail("read_metrics", f"line {number} of {path}", 'a JSON object with an int "step"',
+                 repr(line[:60]))
+        rows.append(row)
+    return rows
 
 
 class MetricWriter:
@@ -74,9 +83,10 @@ class MetricWriter:
             self._tb = summary_writer(Path(workdir) / "tensorboard")
 
     def truncate_after(self, step: int) -> None:
+        """Keep the rows up to ``step`` (the checkpoint a run resumes from), atomically."""
         if self.enabled and self.path.is_file():
             rows = [r for r in read_metrics(self.path.parent) if r["step"] <= step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def write(self, step: int, **scalars: float) -> None:
         if not self.enabled:

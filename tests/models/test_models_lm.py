@@ -77,9 +77,10 @@ def test_dropout_acts_only_with_a_key(variational):
 
 
 def test_make_model_builds_each_kind():
-    assert isinstance(make_model({"kind": "bengio", "context": 2}, VOCAB, rngs=nnx.Rngs(0)),
+    assert isinstance(make_model({"kind": "bengio", "context": 2}, vocab_size=VOCAB,
+                                 rngs=nnx.Rngs(0)),
                       BengioLM)
-    assert isinstance(make_model({"kind": "rnn", "cell": "gru", "num_layers": 1}, VOCAB,
+    assert isinstance(make_model({"kind": "rnn", "cell": "gru", "num_layers": 1}, vocab_size=VOCAB,
                                  rngs=nnx.Rngs(0)), RNNLM)
 
 
@@ -95,10 +96,10 @@ def test_make_model_builds_each_kind():
      "BengioLM: context must be a positive int"),
     (lambda: BengioLM(VOCAB, rngs=nnx.Rngs(0), context=2)(TOKENS, jnp.zeros((2, 3), jnp.int32)),
      ValueError, "BengioLM: carry must be a carry shaped"),
-    (lambda: make_model({"kind": "gpt"}, VOCAB, rngs=nnx.Rngs(0)), ValueError,
+    (lambda: make_model({"kind": "gpt"}, vocab_size=VOCAB, rngs=nnx.Rngs(0)), ValueError,
      "make_model: model.kind must be one of"),
-    (lambda: make_model({"kind": "rnn", "context": 3}, VOCAB, rngs=nnx.Rngs(0)), ValueError,
-     "make_model: model.context must be absent"),
+    (lambda: make_model({"kind": "rnn", "context": 3}, vocab_size=VOCAB, rngs=nnx.Rngs(0)),
+     ValueError, "make_model: model.context must be absent"),
 ])
 def test_bad_arguments(build, error, message):
     with pytest.raises(error, match=message):

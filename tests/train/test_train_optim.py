@@ -7,7 +7,6 @@ import numpy as np
 import optax
 import pytest
 
-from experiments.lm.configs import get_config
 from rnnjax.train.optim import OPTIMIZERS, learning_rate, make_optimizer
 
 
@@ -15,17 +14,9 @@ def sgd(**fields):
     return {"name": "sgd", "learning_rate": 1.0, **fields}
 
 
-def test_zaremba_small_is_constant_for_4_epochs_then_halved_every_epoch():
-    optim = get_config("zaremba_small").optim
+def test_schedule_is_constant_for_lr_decay_after_epochs_then_decays_every_epoch():
+    optim = sgd(lr_decay=0.5, lr_decay_after=4)
     assert [learning_rate(optim, e) for e in range(7)] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
-
-
-def test_zaremba_medium_and_large_decay_after_6_and_14_epochs():
-    medium, large = get_config("zaremba_medium").optim, get_config("zaremba_large").optim
-    assert learning_rate(medium, 5) == 1.0
-    assert learning_rate(medium, 7) == pytest.approx(1 / 1.2**2)
-    assert learning_rate(large, 13) == 1.0
-    assert learning_rate(large, 14) == pytest.approx(1 / 1.15)
 
 
 def update(config, grads, params, lr=None):

@@ -14,7 +14,7 @@ SCRIPT = """
 import json, sys
 import jax
 from lm_helpers import make_config
-from rnnjax.train import train_and_evaluate
+from experiments.lm.train import train_and_evaluate
 
 overrides, workdir = json.loads(sys.argv[1]), sys.argv[2]
 assert jax.device_count() == 4, jax.devices()
@@ -28,12 +28,12 @@ except ValueError as err:
 
 def test_four_devices_match_one_device(reference_run, overrides, compile_cache, tmp_path):
     env = subprocess_env(compile_cache, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    env["PYTHONPATH"] += f":{REPO / 'tests' / 'train'}"
+    env["PYTHONPATH"] += f":{REPO / 'tests' / 'experiments' / 'lm'}"
     workdir = tmp_path / "dp4"
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(overrides), str(workdir)],
                           cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert ("train_and_evaluate: config.data.batch_size must be a multiple of the device count "
+    assert ("lm: config.data.batch_size must be a multiple of the device count "
             "(4), got 6") in done.stdout
     sharded, single = step_losses(workdir), step_losses(reference_run)
     assert sorted(sharded) == sorted(single)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lm_helpers import make_config
 
+from experiments.lm.train import train_and_evaluate
 from rnnjax.data import load_splits
-from rnnjax.train import train_and_evaluate
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 from experiments.lm.configs import get_config
 from rnnjax.train.metrics import read_metrics
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def make_config(overrides: dict[str, object], **more: object):

@@ -12,8 +12,9 @@ import pytest
 
 from experiments.lm.configs import VARIANTS, get_config
 from rnnjax.data import load_splits
+from rnnjax.train.optim import learning_rate
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -57,9 +58,9 @@ def test_compare_then_report(tmp_path):
     rows = json.loads((root / "compare.json").read_text())
     assert [r["name"] for r in rows] == ["quick/elman_tanh", "quick/gru"]
     assert [r["model"]["impl"] for r in rows] == ["scan", "scan"]
-    out, plot = tmp_path / "REPORT.md", tmp_path / "curves.png"
-    run("experiments.report", f"--results={root}", f"--out={out}", f"--plot={plot}")
-    table = out.read_text()
+    out = tmp_path / "report"
+    run("experiments.report", f"--results={root}", f"--out_dir={out}")
+    table, plot = (out / "lm" / "REPORT.md").read_text(), out / "lm" / "curves.png"
     assert ("| quick/elman_tanh | text | elman_tanh 2x16 | adam 0.002, clip 5 | 1/1 (1 steps) |"
             in table)
     assert "bits/char" in table and plot.stat().st_size > 1000
@@ -84,3 +85,16 @@ def test_zaremba_small_is_the_paper_config():
     assert (c.model.num_layers, c.model.hidden_size, c.num_epochs, c.data.batch_size,
             c.data.bptt, c.optim.learning_rate, c.optim.clip_norm, c.model.init_scale,
             c.model.dropout) == (2, 200, 13, 20, 20, 1.0, 5.0, 0.1, 0.0)
+
+
+def test_zaremba_small_is_constant_for_4_epochs_then_halved_every_epoch():
+    optim = get_config("zaremba_small").optim
+    assert [learning_rate(optim, e) for e in range(7)] == [1, 1, 1, 1, 0.5, 0.25, 0.125]
+
+
+def test_zaremba_medium_and_large_decay_after_6_and_14_epochs():
+    medium, large = get_config("zaremba_medium").optim, get_config("zaremba_large").optim
+    assert learning_rate(medium, 5) == 1.0
+    assert learning_rate(medium, 7) == pytest.approx(1 / 1.2**2)
+    assert learning_rate(large, 13) == 1.0
+    assert learning_rate(large, 14) == pytest.approx(1 / 1.15)

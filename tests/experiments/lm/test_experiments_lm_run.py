@@ -1,4 +1,5 @@
-"""train_and_evaluate end to end on a tiny corpus: outputs, determinism, NaN stop, config errors."""
+"""The LM on the run harness, end to end on a tiny corpus: outputs, determinism, NaN stop,
+config errors."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from flax import nnx
 from lm_helpers import make_config, step_losses
 
 from experiments.lm.configs import get_config
+from experiments.lm.train import load_model, train_and_evaluate
 from rnnjax.data import Vocab
-from rnnjax.train import train_and_evaluate
-from rnnjax.train.checkpoint import Checkpointer, load_model
+from rnnjax.train.checkpoint import Checkpointer
 from rnnjax.train.metrics import read_metrics
 
 
@@ -53,15 +54,42 @@ def test_load_model_restores_the_trained_parameters(reference_run):
     jax.tree.map(np.testing.assert_array_equal, nnx.state(model), params)
 
 
-def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(overrides, tmp_path):
+def test_nan_loss_stops_and_deletes_the_checkpoint_whose_evaluation_is_nan(overrides, tmp_path):
+    # lr 1e30: the parameters after step 1 are finite but huge, their outputs NaN.
     config = make_config(overrides, checkpoint_every_steps=1, **{
         "model.cell": "elman_relu", "model.impl": "scan", "optim.name": "sgd",
         "optim.learning_rate": 1e30, "optim.clip_norm": 0.0})
-    with pytest.raises(FloatingPointError, match=r"the training loss must be finite, got "
-                       r"(nan|inf) at step 2 \(epoch 1, batch 2\).*last good checkpoint is step 1"):
+    with pytest.raises(FloatingPointError, match=r"run: training diverged: the training loss is "
+                       r"(nan|inf) at step 2 \(epoch 1, batch 2\); training stopped, no "
+                       r"checkpoint with a finite validation loss was saved"):
         train_and_evaluate(config, tmp_path)
-    assert Checkpointer(tmp_path).latest_step() == 1
-    assert not (tmp_path / "results.json").exists()
+    assert Checkpointer(tmp_path).all_steps() == []
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["status"] == "diverged" and results["last_good_step"] is None
+
+
+def test_divergence_after_a_good_epoch_keeps_and_names_that_checkpoint(overrides, tmp_path):
+    good = {"model.cell": "elman_relu", "model.impl": "scan", "optim.name": "sgd",
+            "optim.learning_rate": 0.1, "optim.clip_norm": 0.0, "num_epochs": 1}
+    train_and_evaluate(make_config(overrides, **good), tmp_path)  # checkpoint at step 4
+    blow_up = make_config(overrides, checkpoint_every_steps=1,
+                          **{**good, "num_epochs": 2, "optim.learning_rate": 1e30})
+    with pytest.raises(FloatingPointError, match=r"the training loss is (nan|inf) at step 6 "
+                       r"\(epoch 2, batch 2\).*the last checkpoint with a finite validation "
+                       r"loss is step 4 in .*--allow_changes=optim.learning_rate"):
+        train_and_evaluate(blow_up, tmp_path, allow_changes=["optim.learning_rate"])
+    assert Checkpointer(tmp_path).all_steps() == [4]
+    recorded = json.loads((tmp_path / "run.json").read_text())["changes"]
+    assert recorded == [{"at_step": 4, "fields": {"checkpoint_every_steps": [500, 1],
+                                                  "num_epochs": [1, 2],
+                                                  "optim.learning_rate": [0.1, 1e30]}}]
+
+
+def test_exploding_loss_is_caught_before_it_is_nan(overrides, tmp_path):
+    config = make_config(overrides, steps_per_epoch=30, **{"optim.learning_rate": 1e6})
+    with pytest.raises(FloatingPointError, match=r"training diverged: the training loss's "
+                       r"running mean .* exceeds 2 x the initial loss 4.2"):
+        train_and_evaluate(config, tmp_path)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -71,9 +99,9 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(overr
     ("optim.name", "adamw", "make_optimizer: optim.name must be one of"),
     ("optim.learning_rate", -1.0, "make_optimizer: optim.learning_rate must be a number > 0"),
     ("optim.lr_decay", 2.0, "make_optimizer: optim.lr_decay must be a number > 0.0 and <= 1"),
-    ("num_epochs", 0, "train_and_evaluate: config.num_epochs must be a positive int, got 0"),
-    ("data.bptt", -3, "train_and_evaluate: config.data.bptt must be a positive int"),
-    ("steps_per_epoch", -1, "train_and_evaluate: config.steps_per_epoch must be an int >= 0"),
+    ("num_epochs", 0, "run: config.num_epochs must be a positive int, got 0"),
+    ("data.bptt", -3, "lm: config.data.bptt must be a positive int"),
+    ("steps_per_epoch", -1, "run: config.steps_per_epoch must be an int >= 0"),
     ("data.corpus", "enwik8", "load_corpus: corpus must be one of"),
 ])
 def test_bad_config_fails_before_training(overrides, tmp_path, field, value, message):

@@ -1,0 +1,56 @@
+"""What every experiment launch shares: its flags (defined once, here) and how it runs.
+
+    python -m experiments.<task> --workdir=DIR [--config=experiments/<task>/configs.py:VARIANT]
+        [--config.FIELD=VALUE ...] [--allow_changes=FIELD,...] [--traceback]
+        [--coordinator_address=HOST:PORT --num_processes=N --process_id=I]
+
+Restarting with the same --workdir resumes the run; a config that differs from the stored one in
+a field that alters the run is refused unless --allow_changes names that field. Errors end the
+program with one line on stderr and exit status 2 (``rnnjax.cli``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ml_collections
+from absl import flags
+from ml_collections import config_flags
+
+from rnnjax import cli
+from rnnjax.train.sharding import initialize_distributed
+
+WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Directory of the run: config, checkpoints, metrics, results. Restarting "
+    "with the same directory resumes the run.", required=True)
+ALLOW_CHANGES = flags.DEFINE_list(
+    "allow_changes", [], "Config fields (glob patterns, e.g. optim.learning_rate or optim.*) "
+    "that may differ from the config stored in --workdir when resuming.")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
+                                   "Multi-host: host:port of process 0 (jax.distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
+
+Train = Callable[..., Any]
+
+
+def define_config(main_file: str, variant: str | None = None) -> flags.FlagHolder:
+    """``--config``, by default the ``configs.py`` beside ``main_file`` (at ``variant``)."""
+    default = str(Path(main_file).with_name("configs.py")) + (f":{variant}" if variant else "")
+    return config_flags.DEFINE_config_file(
+        "config", default, "Config file and variant, e.g. experiments/lm/configs.py:quick; "
+        "override any field with --config.FIELD=VALUE.", lock_config=True)
+
+
+def main(train: Callable[[ml_collections.ConfigDict, str, list[str]], Any],
+         config: flags.FlagHolder) -> None:
+    """Parse the flags and call ``train(config, workdir, allow_changes)``."""
+
+    def run(argv: list[str]) -> None:
+        del argv
+        initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+        train(config.value, WORKDIR.value, ALLOW_CHANGES.value)
+
+    cli.run(run)

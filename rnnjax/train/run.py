@@ -1,0 +1,604 @@
+"""``run(task, workdir)``: the task-agnostic training harness.
+
+An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` does the rest:
+
+* the workdir: checked, locked for this process, ``config.json`` compared with a stored one before
+  anything is written (``workdir.check_resume``), the data's fingerprint compared too;
+* every check that can run before training: the task loads and validates its data, builds the
+  model and dry-runs its evaluation inputs (``Task.check``);
+* training: epochs of ``Task.batch(epoch, index)`` through one jit-compiled step (``jax.grad`` of
+  ``Task.loss``, an optax update with the epoch's learning rate injected), data-parallel over a
+  ``'data'`` mesh axis; the dropout key of step s is fold_in(key, s), so a run resumed from a
+  checkpoint repeats an uninterrupted one exactly;
+* checkpoints (orbax) mid-epoch and after every epoch, metrics (JSON lines + TensorBoard), a
+  progress bar, ``results.json`` (``status`` partial until the last epoch ends);
+* model selection: with ``Task.selection = ("valid_accuracy", "max")`` the parameters of the best
+  validation epoch are kept and evaluated on the test split (``config.patience`` epochs without
+  improvement stop early);
+* divergence: a non-finite training loss, a running mean of it above ``config.divergence_factor``
+  times the first step's loss, non-finite parameters or a non-finite validation loss stop the run;
+  checkpoints whose validation loss is not finite are deleted, and the error names the last good
+  one. ``results.json`` then has ``status: diverged``.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import tqdm
+from absl import logging
+from flax import nnx
+
+from rnnjax.train import sharding
+from rnnjax.train.checkpoint import Checkpointer
+from rnnjax.train.metrics import MetricWriter, machine, read_metrics
+from rnnjax.train.optim import learning_rate, make_optimizer
+from rnnjax.train.workdir import (
+    CONFIG_FILE,
+    WorkdirLock,
+    check_resume,
+    check_workdir,
+    config_changes,
+    write_json,
+)
+from rnnjax.validation import check_positive_int, fail, one_line
+
+RESULTS_FILE = "results.json"
+RUN_FILE = "run.json"  # experiment name, data fingerprint, accepted config changes
+_WHERE = "run"
+# Default of config.divergence_factor: stop when the loss's running mean exceeds this many times
+# the initial loss.
+DIVERGENCE_FACTOR = 3.0
+Batch = Any
+
+
+class Task(abc.ABC):
+    """One experiment's pieces. ``run`` calls them in this order:
+
+    ``load(workdir)`` (read and validate data; write nothing), ``fingerprint()``,
+    ``save(workdir)`` (files the task keeps beside its checkpoints, e.g. a vocabulary),
+    ``build_model(rngs)``, ``check(model)``; then per step ``batch``/``loss``, per epoch
+    ``evaluate(model, "valid")`` and ``after_epoch``; at the end ``evaluate(model, "test")``.
+    """
+
+    #: the experiment, recorded in results.json (the report groups runs by it)
+    experiment: ClassVar[str]
+    #: what ``count`` counts; throughput is reported as ``<unit>_per_s``
+    unit: ClassVar[str] = "examples"
+    #: config fields that may change when a run resumes, because they never alter what was
+    #: trained (glob patterns); others need ``allow_changes``
+    resumable_changes: ClassVar[tuple[str, ...]] = (
+        "num_epochs", "log_every_steps", "checkpoint_every_steps", "sample.*", "data.data_dir")
+    #: (validation metric, "max" | "min"): keep the best epoch's parameters for the test
+    selection: ClassVar[tuple[str, str] | None] = None
+
+    def __init__(self, config: ml_collections.ConfigDict):
+        self.config = config
+        self.mesh = sharding.make_mesh()
+
+    # ---- set-up -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def load(self, workdir: Path) -> None:
+        """Read and validate the data (and files a previous run left in ``workdir``)."""
+
+    def fingerprint(self) -> str | None:
+        """A digest of the data this run trains on, compared when the run resumes."""
+        return None
+
+    def save(self, workdir: Path) -> None:
+        """Write the task's own files into ``workdir`` (after the resume checks passed)."""
+        del workdir  # none by default
+
+    @abc.abstractmethod
+    def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
+        """The model of ``config.model`` for this data."""
+
+    def check(self, model: nnx.Module) -> None:
+        """Checks that need the model (e.g. evaluation batch shapes), before any training."""
+        del model  # none by default
+
+    def make_optimizer(self) -> optax.GradientTransformation:
+        """``config.optim`` as an optax chain with an injected learning rate."""
+        return make_optimizer(self.config.optim)
+
+    def learning_rate(self, epoch: int) -> float:
+        return learning_rate(self.config.optim, epoch)
+
+    # ---- training -----------------------------------------------------------------------
+    def initial_state(self, model: nnx.Module) -> Any:
+        """State carried from batch to batch within an epoch (e.g. a recurrent carry), reset at
+        the start of every epoch; its leaves have a leading batch axis."""
+        return {}
+
+    @abc.abstractmethod
+    def num_batches(self, epoch: int) -> int:
+        """Training batches in ``epoch``."""
+
+    @abc.abstractmethod
+    def batch(self, epoch: int, index: int) -> Batch:
+        """Batch ``index`` of ``epoch``: numpy arrays with a leading batch axis, the same
+        whenever asked for (so a resumed run sees the same batches)."""
+
+    @abc.abstractmethod
+    def loss(self, model: nnx.Module, state: Any, batch: Batch, key: jax.Array
+             ) -> tuple[jax.Array, tuple[jax.Array, Any]]:
+        """(objective to differentiate, (mean loss to report, new state)); traced under jit."""
+
+    def count(self, batch: Batch) -> int:
+        """Units (``unit``) in ``batch``, the weight of its loss in the epoch's mean."""
+        return len(jax.tree.leaves(batch)[0])
+
+    # ---- evaluation ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def evaluate(self, model: nnx.Module, split: str) -> dict[str, float]:
+        """Metrics of ``model`` on ``split`` ("valid" or "test"), including ``loss``."""
+
+    def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
+        """E.g. write samples drawn with ``key`` (process 0, after each epoch's checkpoint)."""
+        del model, epoch, workdir, key  # nothing by default
+
+    def describe(self, split: str, metrics: Mapping[str, float]) -> str:
+        """One log fragment, e.g. 'valid loss 1.234 | accuracy 0.812'."""
+        return f"{split} " + " | ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+    def summary(self) -> dict[str, Any]:
+        """Fields added to results.json (e.g. the corpus and its level), from the config alone."""
+        return {}
+
+
+def check_run_config(config: ml_collections.ConfigDict) -> None:
+    """The fields every run has."""
+    for name in ("num_epochs", "log_every_steps", "checkpoint_every_steps"):
+        check_positive_int(_WHERE, f"config.{name}", config.get(name))
+    steps = config.get("steps_per_epoch", 0)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        fail(_WHERE, "config.steps_per_epoch", "an int >= 0 (0 = whole epochs)", repr(steps))
+    seed = config.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        fail(_WHERE, "config.seed", "an int >= 0", repr(seed))
+    factor = config.get("divergence_factor", DIVERGENCE_FACTOR)
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not (
+            factor == 0 or factor > 1):
+        fail(_WHERE, "config.divergence_factor", "0 (off) or a number > 1", repr(factor))
+    patience = config.get("patience", 0)
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        fail(_WHERE, "config.patience", "an int >= 0 (0 = no early stopping)", repr(patience))
+
+
+def make_train_step(task: Task, graphdef: Any, tx: optax.GradientTransformation) -> Callable:
+    """jit(params, opt_state, state, batch, key, lr) -> (params, opt_state, state, loss)."""
+
+    def objective(params, state, batch, key):
+        return task.loss(nnx.merge(graphdef, params), state, batch, key)
+
+    def step(params, opt_state, state, batch, key, lr):
+        grads, (loss, state) = jax.grad(objective, has_aux=True)(params, state, batch, key)
+        opt_state.hyperparams["learning_rate"] = jnp.asarray(lr, jnp.float32)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, jax.lax.stop_gradient(state),
+                loss)
+
+    replicated, batched = sharding.replicated(task.mesh), sharding.batch_sharding(task.mesh)
+    return jax.jit(step, donate_argnums=(0, 1, 2),
+                   out_shardings=(replicated, replicated, batched, replicated))
+
+
+@jax.jit
+def all_finite(tree: Any) -> jax.Array:
+    """True when every floating leaf of ``tree`` is finite."""
+    leaves = [jnp.isfinite(x).all() for x in jax.tree.leaves(tree)
+              if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+class Diverged(FloatingPointError):
+    """Training stopped because the loss, the parameters or the validation loss blew up."""
+
+
+def _command() -> str:
+    return shlex.join(["python", *getattr(sys, "orig_argv", sys.argv)[1:]])
+
+
+def _stored_json(path: Path) -> Any:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        fail(_WHERE, str(path), "a readable JSON file (written by an earlier run)", str(err))
+
+
+def open_workdir(workdir: Any, config: ml_collections.ConfigDict, experiment: str,
+                 safe: Iterable[str], allow_changes: Iterable[str] = ()
+                 ) -> tuple[Path, WorkdirLock | None, dict[str, Any]]:
+    """Check and lock ``workdir`` and compare ``config`` with the one stored there.
+
+    Returns (path, the lock (None on processes > 0), run.json's content). Nothing is written
+    except the lock file; ``commit_workdir`` writes config.json and run.json once every other
+    check has passed (until then ``WorkdirLock.release`` removes a directory it created).
+    """
+    path, created = check_workdir(_WHERE, workdir)
+    lock = WorkdirLock(_WHERE, path, created) if jax.process_index() == 0 else None
+    try:
+        new = config.to_dict()
+        record = {"experiment": experiment, "fingerprint": None, "changes": []}
+        stored_config = path / CONFIG_FILE
+        if stored_config.is_file():
+            record = {**record, **(_stored_json(path / RUN_FILE)
+                                   if (path / RUN_FILE).is_file() else {})}
+            if record["experiment"] != experiment:
+                fail(_WHERE, "workdir", f"a workdir of a {experiment!r} run",
+                     f"{str(path)!r}, which holds a {record['experiment']!r} run")
+            changes = config_changes(_stored_json(stored_config), _jsonable(new))
+            check_resume(_WHERE, path, changes, safe, allow_changes)
+            record["pending_changes"] = {k: [_jsonable(a), _jsonable(b)]
+                                         for k, (a, b) in changes.items()}
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return path, lock, record
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists)."""
+    import json
+
+    if type(value) is object:
+        return "(absent)"
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_fingerprint(path: Path, record: Mapping[str, Any], fingerprint: str | None) -> None:
+    """Refuse to resume on data that differs from the data the stored run was trained on."""
+    stored = record.get("fingerprint")
+    if stored is not None and stored != fingerprint:
+        fail(_WHERE, "the data", f"the data the run in {path} was trained on (fingerprint "
+             f"{stored[:12]})", f"different data (fingerprint {(fingerprint or 'none')[:12]}): "
+             "the files changed since; use a new --workdir")
+
+
+def commit_workdir(path: Path, config: ml_collections.ConfigDict, record: dict[str, Any],
+                   fingerprint: str | None, step: int) -> None:
+    """Write config.json and run.json, after every check passed (process 0 only)."""
+    changes = record.pop("pending_changes", {})
+    if changes:
+        record["changes"].append({"at_step": step, "fields": changes})
+    record["fingerprint"] = fingerprint
+    if jax.process_index() == 0:
+        write_json(path / CONFIG_FILE, _jsonable(config.to_dict()))
+        write_json(path / RUN_FILE, record)
+
+
+def run(task: Task, workdir: Any, *, allow_changes: Iterable[str] = ()) -> dict[str, Any]:
+    """Train ``task`` in ``workdir`` (resuming from its latest checkpoint); return the results."""
+    config = task.config
+    check_run_config(config)
+    tx = task.make_optimizer()
+    path, lock, record = open_workdir(workdir, config, task.experiment, task.resumable_changes,
+                                      allow_changes)
+    try:
+        return _Run(task, tx, path, record).train()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class _Run:
+    """The state of one ``run`` call: model, optimiser, checkpoints, metrics, the loop."""
+
+    def __init__(self, task: Task, tx: optax.GradientTransformation, workdir: Path,
+                 record: dict[str, Any]):
+        self.task, self.config, self.workdir = task, task.config, workdir
+        self.main = jax.process_index() == 0
+        self.started = time.perf_counter()
+        mesh = task.mesh
+        task.load(workdir)
+        fingerprint = task.fingerprint()
+        check_fingerprint(workdir, record, fingerprint)
+        config = self.config
+        init_key, self.dropout_key, self.sample_key = jax.random.split(
+            jax.random.PRNGKey(config.seed), 3)
+
+        def init(key: jax.Array) -> Any:
+            return nnx.split(task.build_model(nnx.Rngs(params=key)))[1]
+
+        abstract = nnx.eval_shape(lambda: task.build_model(nnx.Rngs(0)))
+        self.graphdef = nnx.graphdef(abstract)
+        task.check(abstract)
+        # One compiled program for the whole initialisation, laid out replicated on the mesh.
+        self.params = jax.jit(init, out_shardings=sharding.replicated(mesh))(init_key)
+        self.model = nnx.merge(self.graphdef, self.params)
+        self.state = {
+            "opt_state": sharding.replicate(tx.init(self.params), mesh),
+            "task": sharding.shard_batch(task.initial_state(self.model), mesh),
+            "rng": sharding.replicate(self.dropout_key, mesh), "step": 0, "epoch": 0,
+            "batch": 0, "epoch_loss": 0.0, "epoch_count": 0, "train_seconds": 0.0,
+            "wall_seconds": 0.0, "loss_ema": 0.0, "initial_loss": 0.0, "stopped": 0,
+        }
+        if task.selection:
+            # A copy: the training step donates (frees) the buffers of self.params.
+            self.state["best"] = {"params": jax.tree.map(jnp.copy, self.params),
+                                  "value": math.nan, "epoch": 0}
+        self.checkpointer = Checkpointer(workdir)
+        if self.checkpointer.latest_step() is not None:
+            try:
+                self.params, self.state = self.checkpointer.restore(self.params, self.state)
+            except (ValueError, TypeError, KeyError) as err:
+                self.checkpointer.close()
+                fail(_WHERE, f"the checkpoint in {self.checkpointer.directory}",
+                     "one of the model and optimiser that the config builds",
+                     f"a mismatch ({one_line(err)})")
+            logging.info("resumed from step %d (epoch %d, batch %d)", self.state["step"],
+                         self.state["epoch"] + 1, self.state["batch"])
+        commit_workdir(workdir, config, record, fingerprint, int(self.state["step"]))
+        if self.main:
+            task.save(workdir)
+        self.writer = MetricWriter(workdir, enabled=self.main)
+        self.writer.truncate_after(self.state["step"])
+        self.started -= float(self.state["wall_seconds"])
+        self.train_step = make_train_step(task, self.graphdef, tx)
+
+    # ---- results ----------------------------------------------------------------------
+    def results(self, status: str, **extra: Any) -> dict[str, Any]:
+        task, state = self.task, self.state
+        epochs = [r for r in read_metrics(self.workdir) if "epoch" in r]
+        last = epochs[-1] if epochs else {}
+        speed = f"{task.unit}_per_s"
+        best = {}
+        if task.selection and "best" in state and not math.isnan(float(state["best"]["value"])):
+            best = {f"best_{task.selection[0]}": float(state["best"]["value"]),
+                    "best_epoch": int(state["best"]["epoch"])}
+        return {"status": status, "experiment": task.experiment,
+                "name": self.config.get("name", ""), **task.summary(),
+                "epochs": int(state["epoch"]), "num_epochs": self.config.num_epochs,
+                "steps": int(state["step"]),
+                **{k: v for k, v in last.items() if k.startswith(("train_", "valid_"))},
+                **best, **extra, "wall_time_s": round(time.perf_counter() - self.started, 1),
+                f"train_{speed}": last.get(speed), "machine": machine(), "command": _command(),
+                "config": _jsonable(self.config.to_dict()),
+                # the model and optimiser sections again, at top level, for the report
+                "model": _jsonable(self.config.model.to_dict()),
+                "optim": _jsonable(self.config.optim.to_dict())}
+
+    def write_results(self, payload: dict[str, Any]) -> None:
+        if self.main:
+            write_json(self.workdir / RESULTS_FILE, payload)
+
+    # ---- divergence -------------------------------------------------------------------
+    def _track(self, loss: float) -> str | None:
+        """Update the loss's running mean; the reason the run diverged, or None.
+
+        The reference is the loss of the first step (the initial parameters'); the running mean
+        is an exponential moving average with weight 0.1 on each new step.
+        """
+        state = self.state
+        if not math.isfinite(loss):
+            return f"the training loss is {loss}"
+        if state["step"] == 1:
+            state["initial_loss"] = state["loss_ema"] = loss
+            return None
+        state["loss_ema"] = 0.9 * float(state["loss_ema"]) + 0.1 * loss
+        factor = self.config.get("divergence_factor", DIVERGENCE_FACTOR)
+        reference = max(float(state["initial_loss"]), 1e-3)
+        if factor and state["loss_ema"] > factor * reference:
+            return (f"the training loss's running mean {state['loss_ema']:.4g} exceeds "
+                    f"{factor:g} x the initial loss {reference:.4g} (config.divergence_factor)")
+        return None
+
+    def diverge(self, reason: str) -> None:
+        """Delete checkpoints whose validation loss is not finite; report the last good one."""
+        state = self.state
+        where = f"step {state['step']} (epoch {state['epoch'] + 1}, batch {state['batch']})"
+        good = None
+        for step in reversed(self.checkpointer.all_steps()):
+            params, _ = self.checkpointer.restore(self.params, None, step=step)
+            loss = self.task.evaluate(nnx.merge(self.graphdef, params), "valid").get("loss")
+            if loss is not None and math.isfinite(loss) and all_finite(params):
+                good = step
+                break
+            logging.warning("deleting checkpoint %d: its validation loss is %s", step, loss)
+            self.checkpointer.delete(step)
+        kept = (f"the last checkpoint with a finite validation loss is step {good} in "
+                f"{self.checkpointer.directory}; rerun with a smaller learning rate in a new "
+                "--workdir, or here with --allow_changes=optim.learning_rate to continue from it"
+                if good is not None else "no checkpoint with a finite validation loss was saved")
+        message = f"{reason} at {where}; training stopped, {kept}"
+        self.write_results(self.results("diverged", error=message, last_good_step=good))
+        self.close()
+        raise Diverged(f"{_WHERE}: training diverged: {message}")
+
+    def save(self) -> None:
+        """Checkpoint the current step, unless the parameters are no longer finite."""
+        if not all_finite(self.params):
+            self.diverge("the parameters became non-finite")
+        self.state["wall_seconds"] = time.perf_counter() - self.started
+        self.checkpointer.save(self.state["step"], self.params, self.state)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.checkpointer.close()
+
+    # ---- the loop -----------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        task, config, state, mesh = self.task, self.config, self.state, self.task.mesh
+        num_epochs, every = config.num_epochs, config.log_every_steps
+        while state["epoch"] < num_epochs and not int(state["stopped"]):
+            epoch = state["epoch"]
+            lr = task.learning_rate(epoch)
+            count = task.num_batches(epoch)
+            if config.get("steps_per_epoch", 0):
+                count = min(count, config.steps_per_epoch)
+            if state["batch"] == 0:
+                state["task"] = sharding.shard_batch(task.initial_state(self.model), mesh)
+                state["epoch_loss"], state["epoch_count"] = 0.0, 0
+            bar = tqdm.tqdm(total=count, initial=state["batch"],
+                            desc=f"epoch {epoch + 1}/{num_epochs}", unit="batch",
+                            disable=None if self.main else True, dynamic_ncols=True)
+            for index in range(state["batch"], count):
+                tick = time.perf_counter()
+                batch = task.batch(epoch, index)
+                key = jax.random.fold_in(state["rng"], state["step"])
+                self.params, state["opt_state"], state["task"], loss = self.train_step(
+                    self.params, state["opt_state"], state["task"],
+                    sharding.shard_batch(batch, mesh), key, lr)
+                loss = float(loss)
+                state["step"] += 1
+                state["batch"] = index + 1
+                reason = self._track(loss)
+                if reason:
+                    bar.close()
+                    self.diverge(reason)
+                seconds = time.perf_counter() - tick
+                units = task.count(batch)
+                state["train_seconds"] += seconds
+                state["epoch_loss"] += loss * units
+                state["epoch_count"] += units
+                bar.update()
+                if state["step"] % every == 0 or index + 1 == count:
+                    speed = units / seconds
+                    bar.set_postfix(loss=f"{loss:.3f}", per_s=f"{speed:,.0f}")
+                    self.writer.write(state["step"], train_loss=loss, lr=lr,
+                                      **{f"{task.unit}_per_s": speed})
+                if state["step"] % config.checkpoint_every_steps == 0 and index + 1 < count:
+                    self.save()
+            bar.close()
+            self.end_epoch(epoch, lr)
+        return self.finish()
+
+    def end_epoch(self, epoch: int, lr: float) -> None:
+        """Validate, log, select, checkpoint, write samples and the partial results."""
+        task, state = self.task, self.state
+        train_loss = state["epoch_loss"] / max(state["epoch_count"], 1)
+        valid = task.evaluate(nnx.merge(self.graphdef, self.params), "valid")
+        if not math.isfinite(valid.get("loss", 0.0)):
+            self.diverge(f"the validation loss is {valid['loss']}")
+        speed = state["epoch_count"] / max(state["train_seconds"], 1e-9)
+        state.update(epoch=epoch + 1, batch=0, train_seconds=0.0)
+        if task.selection and self.select(valid, epoch + 1):
+            state["stopped"] = 1
+            logging.info("early stopping: no better %s for %d epochs", task.selection[0],
+                         self.config.patience)
+        self.writer.write(state["step"], epoch=epoch + 1, lr=lr,
+                          **{f"{task.unit}_per_s": round(speed, 1)}, train_loss=train_loss,
+                          **{f"valid_{k}": v for k, v in valid.items()})
+        logging.info("epoch %d/%d: train loss %.4f | %s | lr %.4g | %.0f %s/s | %.0f s",
+                     epoch + 1, self.config.num_epochs, train_loss, task.describe("valid", valid),
+                     lr, speed, task.unit, time.perf_counter() - self.started)
+        self.save()
+        if self.main:
+            task.after_epoch(nnx.merge(self.graphdef, self.params), epoch + 1, self.workdir,
+                             self.sample_key)
+        self.write_results(self.results("partial"))
+
+    def select(self, valid: Mapping[str, float], epoch: int) -> bool:
+        """Keep the parameters of the best validation epoch; True after ``patience`` worse ones."""
+        metric, mode = self.task.selection
+        name = metric.removeprefix("valid_")
+        if name not in valid:
+            fail(_WHERE, "Task.selection", f"a metric that evaluate() returns {sorted(valid)}",
+                 repr(metric))
+        value, best = valid[name], self.state["best"]
+        previous = float(best["value"])
+        if math.isnan(previous) or (value > previous if mode == "max" else value < previous):
+            self.state["best"] = {"params": jax.tree.map(jnp.copy, self.params),
+                                  "value": value, "epoch": epoch}
+            return False
+        patience = self.config.get("patience", 0)
+        return bool(patience) and epoch - int(best["epoch"]) >= patience
+
+    def finish(self) -> dict[str, Any]:
+        task, state = self.task, self.state
+        params = state["best"]["params"] if task.selection else self.params
+        test = task.evaluate(nnx.merge(self.graphdef, params), "test")
+        final = self.results("complete", **{f"test_{k}": v for k, v in test.items()})
+        logging.info("done after %d epochs: %s", state["epoch"], task.describe("test", test))
+        self.write_results(final)
+        self.close()
+        return final
+
+
+def aggregate(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean, std (ddof 1; 0 for one row), min and max of every numeric test_/valid_/best_
+    metric that all ``rows`` have."""
+    keys = [k for k, v in rows[0].items() if k.startswith(("test_", "valid_", "best_"))
+            and isinstance(v, int | float) and not isinstance(v, bool)]
+    keys = [k for k in keys if all(isinstance(r.get(k), int | float) for r in rows)]
+    stats: dict[str, dict[str, float]] = {"mean": {}, "std": {}, "min": {}, "max": {}}
+    for key in keys:
+        values = np.asarray([r[key] for r in rows], np.float64)
+        stats["mean"][key] = float(values.mean())
+        stats["std"][key] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        stats["min"][key], stats["max"][key] = float(values.min()), float(values.max())
+    return stats
+
+
+def replicate_name(overrides: Mapping[str, Any]) -> str:
+    """{"seed": 1, "data.fold": 3} -> "seed1-fold3": the replicate's sub-directory."""
+    return "-".join(f"{key.split('.')[-1]}{value}" for key, value in overrides.items())
+
+
+def run_replicates(make_task: Callable[[ml_collections.ConfigDict], Task],
+                   config: ml_collections.ConfigDict, workdir: Any,
+                   replicates: Iterable[Mapping[str, Any]], *,
+                   allow_changes: Iterable[str] = ()) -> dict[str, Any]:
+    """Run ``config`` once per replicate (flattened overrides such as
+    ``{"seed": 1, "data.fold": 3}``) in ``workdir/<replicate_name>``, then aggregate.
+
+    Each replicate is an ordinary resumable run; finished ones are read, not rerun. The
+    top-level results.json lists every replicate and the mean/std/min/max of their metrics
+    (``status`` partial until all are complete) and is rewritten after each replicate.
+    """
+    replicates = [dict(r) for r in replicates]
+    if not replicates:
+        fail(_WHERE, "replicates", "at least one set of overrides", replicates)
+    template = make_task(config)
+    experiment = template.experiment
+    path, lock, record = open_workdir(workdir, config, experiment, template.resumable_changes,
+                                      allow_changes)
+    started = time.perf_counter()
+    try:
+        commit_workdir(path, config, record, None, 0)
+        rows = []
+        for overrides in replicates:
+            sub = ml_collections.ConfigDict(config.to_dict())
+            sub.update_from_flattened_dict(overrides)
+            subdir = path / replicate_name(overrides)
+            done = subdir / RESULTS_FILE
+            result = _stored_json(done) if done.is_file() else None
+            if not (result and result["status"] == "complete"
+                    and result["num_epochs"] >= sub.num_epochs):
+                result = run(make_task(sub), subdir, allow_changes=allow_changes)
+            rows.append({"replicate": replicate_name(overrides), **overrides, **{
+                k: v for k, v in result.items() if k.startswith(("test_", "valid_", "best_"))
+                or k in ("status", "epochs", "steps", "wall_time_s")}})
+            complete = [r for r in rows if r["status"] == "complete"]
+            status = "complete" if len(complete) == len(replicates) else "partial"
+            payload = {"status": status, "experiment": experiment,
+                       "name": config.get("name", ""), **template.summary(),
+                       "replicates_done": len(complete), "replicates_total": len(replicates),
+                       **(aggregate(complete) if complete else {}), "replicates": rows,
+                       "wall_time_s": round(sum(r["wall_time_s"] for r in rows), 1),
+                       "session_wall_time_s": round(time.perf_counter() - started, 1),
+                       "machine": machine(), "command": _command(),
+                       "config": _jsonable(config.to_dict()),
+                       "model": _jsonable(config.model.to_dict()),
+                       "optim": _jsonable(config.optim.to_dict())}
+            if jax.process_index() == 0:
+                write_json(path / RESULTS_FILE, payload)
+        return payload
+    finally:
+        if lock is not None:
+            lock.release()
