@@ -28,6 +28,7 @@ from rnnjax.data.prepare import (
     resolve_data_dir,
 )
 from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
+from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
 
 __all__ = [
     "CORPORA",
@@ -42,7 +43,9 @@ __all__ = [
     "Source",
     "Vocab",
     "load_corpus",
+    "load_analogies",
     "load_splits",
+    "load_word_pairs",
     "prepare",
     "read_manifest",
     "register",
