@@ -27,6 +27,7 @@ from rnnjax.data.prepare import (
     register,
     resolve_data_dir,
 )
+from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
 from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
 
@@ -42,14 +43,18 @@ __all__ = [
     "Package",
     "Source",
     "Vocab",
-    "load_corpus",
+    "WordVectors",
+    "embedding_matrix",
     "load_analogies",
+    "load_corpus",
     "load_splits",
+    "load_vectors",
     "load_word_pairs",
     "prepare",
     "read_manifest",
     "register",
     "resolve_data_dir",
+    "save_word2vec_text",
     "split_text",
     "tokenize",
 ]
