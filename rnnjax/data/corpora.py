@@ -236,7 +236,8 @@ def _linux_splits(archive: Path, tmp: Path) -> dict[str, str]:
 
 
 # The shortened Wikipedia dump inside the gensim wheel.
-ENWIKI_DUMP = "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+ENWIKI_DUMP = ("gensim/test/test_data/"
+               "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
 
 
 def _enwiki_splits(archive: Path, tmp: Path) -> dict[str, str]:

@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def phrase_scores(sentences: Sentences, discount: int) -> dict[tuple[str, str], 
     ``discount`` times are not scored.
     """
     unigrams = Counter(word for sentence in sentences for word in sentence)
-    bigrams = Counter(pair for sentence in sentences for pair in zip(sentence, sentence[1:]))
+    bigrams = Counter(pair for sentence in sentences for pair in pairwise(sentence))
     total = sum(unigrams.values())
     return {(a, b): (n - discount) / (unigrams[a] * unigrams[b]) * total
             for (a, b), n in bigrams.items()

@@ -48,7 +48,7 @@ def _link(match: re.Match) -> str:
     target, label = match.group(1), match.group(2)
     namespace = _NAMESPACE.match(target)
     if namespace and (namespace.group(1).lower() in _DROPPED_NAMESPACES
-                      or len(namespace.group(1)) <= 3 and namespace.group(1).islower()):
+                      or (len(namespace.group(1)) <= 3 and namespace.group(1).islower())):
         return ""  # a file, a category or an interlanguage link ([[de:Anarchismus]])
     return label if label is not None else target
 

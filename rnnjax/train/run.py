@@ -9,8 +9,9 @@ An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` d
 * training: epochs of ``Task.batch(epoch, index)`` through one jit-compiled step (by default
   ``jax.grad`` of ``Task.loss`` and an optax update with the step's learning rate
   ``Task.learning_rate(epoch, fraction of the epoch done)`` injected; ``Task.make_train_step``
-  may supply another update rule), data-parallel over a ``'data'`` mesh axis; the dropout key of step s is fold_in(key, s), so a run resumed from a
-  checkpoint repeats an uninterrupted one exactly;
+  may supply another update rule), data-parallel over a ``'data'`` mesh axis; the dropout key
+  of step s is fold_in(key, s), so a run resumed from a checkpoint repeats an uninterrupted one
+  exactly;
 * checkpoints (orbax) mid-epoch and after every epoch, metrics (JSON lines + TensorBoard), a
   progress bar, ``results.json`` (``status`` partial until the last epoch ends);
 * model selection: with ``Task.selection = ("valid_accuracy", "max")`` the parameters of the best
