@@ -34,6 +34,7 @@ from rnnjax.data import (
     save_word2vec_text,
 )
 from rnnjax.data.corpora import SPLITS, get_spec, read_text_path
+from rnnjax.data.prefetch import Prefetcher
 from rnnjax.data.skipgram import (
     SENTENCE_UNITS,
     Sentences,
@@ -116,6 +117,7 @@ class Word2VecTask(Task):
             negatives=data.negatives, sample=data.sample, batch_size=data.batch_size,
             seed=self.config.seed)
         self.monitor = self.batches.batch(0, 0)  # fixed pairs whose loss is reported
+        self.prefetch = Prefetcher(self.batches.batch)
         evaluation = self.config.eval
         self.analogies = self.word_pairs = None
         if evaluation.benchmarks:
@@ -158,7 +160,11 @@ class Word2VecTask(Task):
         return self.batches.num_batches(epoch)
 
     def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        return self.batches.batch(epoch, index)
+        """The batch, with the next ones built meanwhile (``Prefetcher``)."""
+        count = self.num_batches(epoch)
+        if self.config.steps_per_epoch:
+            count = min(count, self.config.steps_per_epoch)
+        return self.prefetch.get(epoch, index, count)
 
     def loss(self, model, state, batch, key):
         """The summed SGNS loss of the batch (what the sparse step descends) and its mean."""

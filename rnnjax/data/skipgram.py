@@ -23,6 +23,7 @@ Batches hold ``batch_size`` pairs in corpus order; the pairs of an epoch are a f
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -234,14 +235,17 @@ class SkipGramBatches:
         self.noise = AliasSampler.build(noise_distribution(counts))
         self._epoch: int | None = None
         self._pairs: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int32),) * 2
+        self._lock = threading.Lock()  # batches may be built by a prefetching thread
 
     def pairs(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """(context ids, centre ids) of ``epoch`` (computed once per epoch)."""
-        if self._epoch != epoch:
-            rng = np.random.default_rng([self.seed, epoch])
-            self._pairs = skipgram_pairs(self.ids, self.sentences, self.keep, self.window, rng)
-            self._epoch = epoch
-        return self._pairs
+        with self._lock:
+            if self._epoch != epoch:
+                rng = np.random.default_rng([self.seed, epoch])
+                self._pairs = skipgram_pairs(self.ids, self.sentences, self.keep, self.window,
+                                             rng)
+                self._epoch = epoch
+            return self._pairs
 
     def num_pairs(self, epoch: int) -> int:
         return self.pairs(epoch)[0].size

@@ -79,8 +79,10 @@ class SkipGram(nnx.Module):
 
         pieces = jax.tree.map(lambda x: x.reshape(size // chunk, chunk, *x.shape[1:]),
                               (inputs, targets, weights))
-        (self.input_vectors.value, self.output_vectors.value), totals = jax.lax.scan(
+        (input_vectors, output_vectors), totals = jax.lax.scan(
             update, (self.input_vectors[...], self.output_vectors[...]), pieces)
+        self.input_vectors.set_value(input_vectors)
+        self.output_vectors.set_value(output_vectors)
         return totals.sum() / jnp.maximum(weights[:, 0].sum(), 1.0)
 
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from rnnjax.data.prefetch import Prefetcher
 from rnnjax.data.skipgram import (
     AliasSampler,
     SkipGramBatches,
@@ -139,3 +140,17 @@ def test_batches_are_deterministic_padded_and_skip_noise_equal_to_the_centre():
     with pytest.raises(ValueError, match="sample must be a number in"):
         SkipGramBatches(ids, ids, np.bincount(ids), window=3, negatives=4, sample=1.5,
                         batch_size=8)
+
+
+def test_prefetcher_returns_what_make_returns_and_builds_ahead():
+    made = []
+
+    def make(epoch, index):
+        made.append((epoch, index))
+        return epoch * 100 + index
+
+    prefetch = Prefetcher(make, depth=2)
+    assert [prefetch.get(0, i, 4) for i in range(4)] == [0, 1, 2, 3]
+    assert prefetch.get(1, 2, 4) == 102  # a jump (e.g. a resume) is served directly
+    prefetch.get(1, 3, 4)
+    assert sorted(made) == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]

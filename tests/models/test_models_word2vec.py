@@ -22,8 +22,8 @@ def _batch(seed: int, vocab: int, size: int, negatives: int = 3):
 
 def _trained_model(vocab: int = 12, dim: int = 6) -> SkipGram:
     model = SkipGram(vocab, dim, rngs=nnx.Rngs(0))
-    model.output_vectors.value = jax.random.normal(jax.random.PRNGKey(1), (vocab, dim)) * 0.3
-    model.input_vectors.value = model.input_vectors[...] * 50
+    model.output_vectors.set_value(jax.random.normal(jax.random.PRNGKey(1), (vocab, dim)) * 0.3)
+    model.input_vectors.set_value(model.input_vectors[...] * 50)
     return model
 
 
@@ -74,8 +74,8 @@ def test_chunked_updates_equal_sequential_dense_sgd_steps_and_the_jitted_step():
     for chunk in np.split(np.arange(32), 4):
         want_in, want_out = _dense_sgd(reference, inputs[chunk], targets[chunk], weights[chunk],
                                        0.05)
-        reference.input_vectors.value = jnp.asarray(want_in)
-        reference.output_vectors.value = jnp.asarray(want_out)
+        reference.input_vectors.set_value(jnp.asarray(want_in))
+        reference.output_vectors.set_value(jnp.asarray(want_out))
     model = _trained_model()
     before = float(model(inputs, targets, weights).mean())
     graphdef, params = nnx.split(model)
