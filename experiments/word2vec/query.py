@@ -43,7 +43,8 @@ def resolve(spec: str, data_dir: str | None = None) -> WordVectors:
     return load_vectors(path if path.exists() else spec, data_dir=data_dir)
 
 
-def plot_projection(vectors: WordVectors, entries: Sequence[str], path: str | Path) -> Path:
+def plot_projection(vectors: WordVectors, entries: Sequence[str], path: str | Path,
+                    label: str = "") -> Path:
     """Scatter the words of ``entries`` ("word" or "a:b", an arrow a -> b) in 2-D."""
     import matplotlib
 
@@ -63,7 +64,8 @@ def plot_projection(vectors: WordVectors, entries: Sequence[str], path: str | Pa
     for word, (x, y) in points.items():
         ax.scatter(x, y, color="C0")
         ax.annotate(word, (x, y), textcoords="offset points", xytext=(4, 4))
-    ax.set_title("2-D PCA of the unit word vectors")
+    ax.set_title(f"{label}: 2-D PCA of the unit word vectors" if label else
+                 "2-D PCA of the unit word vectors", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -87,7 +89,8 @@ def main(argv: list[str]) -> None:
         found = embeddings.analogy(vectors, a, b, c, _TOPN.value)
         print(f"{a} : {b} :: {c} : " + ", ".join(f"{w} {s:.3f}" for w, s in found))
     if _PLOT.value:
-        print(f"wrote {plot_projection(vectors, _WORDS.value, _PLOT.value)}")
+        path = plot_projection(vectors, _WORDS.value, _PLOT.value, _VECTORS.value)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -53,14 +53,22 @@ def _settings(run: Run) -> str:
 
 
 def _speed(run: Run) -> str:
-    ours = run.get("train_pairs_per_s")
+    """Corpus words per second of training: ours (from pairs/s in the last epoch) / gensim's."""
+    pairs_per_s, pairs = run.get("train_pairs_per_s"), run.get("pairs_per_epoch")
+    ours = pairs_per_s * run["words"] / pairs if pairs_per_s and pairs else None
     gensim = peers(run).get("gensim", {}).get("corpus_words_per_s")
-    text = "-" if ours is None else f"{ours:,.0f} pairs/s"
-    return text + (f" (gensim {gensim:,.0f} words/s)" if gensim else "")
+    return " / ".join("-" if v is None else f"{v / 1000:,.0f}k" for v in (ours, gensim))
 
 
 GLOVE_SAME, GLOVE = f"{GLOVE_VECTORS}_same_vocab", GLOVE_VECTORS
 _SYSTEMS = (("ours", "ours"), ("gensim", "gensim"), (GLOVE_SAME, "GloVe*"), (GLOVE, "GloVe"))
+_LABELS = " / ".join(label for _, label in _SYSTEMS)
+
+
+def _systems(metric: str, percent: bool = False):
+    """'ours / gensim / GloVe* / GloVe' values of ``metric``."""
+    return lambda run: " / ".join(_metric(metric, source, percent)(run)
+                                  for source, _ in _SYSTEMS)
 
 QUALITY = RunTable(
     title="Skip-gram with negative sampling: ours vs gensim (same corpus, same settings) vs GloVe",
@@ -70,19 +78,21 @@ QUALITY = RunTable(
         Column("corpus (words, vocabulary)",
                lambda r: f"{r.get('corpus')} ({r.get('words', 0):,}, {r.get('vocab_size', 0):,})"),
         Column("settings", _settings),
-        *(Column(f"analogy % {label}", _metric("analogy", source, True))
-          for source, label in _SYSTEMS),
         Column("questions", lambda r: f"{r.get('test_analogy_questions', 0):,}"),
-        *(Column(f"WS-353 {label}", _metric("wordsim353", source)) for source, label in _SYSTEMS),
-        *(Column(f"SimLex {label}", _metric("simlex999", source)) for source, label in _SYSTEMS),
-        Column("speed", _speed),
+        Column(f"analogy % ({_LABELS})", _systems("analogy", True)),
+        Column(f"WS-353 rho ({_LABELS})", _systems("wordsim353")),
+        Column(f"SimLex rho ({_LABELS})", _systems("simlex999")),
+        Column("words/s (ours / gensim)", _speed),
         Column("wall time", minutes),
         Column("status", lambda r: r["status"]),
     ),
     note=("GloVe* = GloVe 6B 50d restricted to the run's vocabulary (the same questions and pairs "
           "as ours); GloVe = its 300,000 most frequent words (trained on 6 billion tokens, so not "
           "a like-for-like comparison). Analogy: % of the answered questions; WS-353, SimLex: "
-          "Spearman's rho on the pairs whose words are known. '-' = not measured."),
+          "Spearman's rho on the pairs whose words are known. words/s: corpus words per second of "
+          "training (ours: the last epoch's pairs/s, evaluation excluded; gensim: its train(), 2 "
+          "threads), measured while other jobs shared the machine; benchmarks/word2vec_cpu.py "
+          "compares the two in the same run. '-' = not measured."),
 )
 
 SECTION_TABLE = RunTable(

@@ -210,7 +210,8 @@ class Word2VecTask(Task):
     def summary(self) -> dict[str, Any]:
         data = self.config.data
         return {"corpus": data.corpus if data.corpus != "text" else str(data.path),
-                "words": int(self.ids.size), "vocab_size": len(self.vocab)}
+                "words": int(self.ids.size), "vocab_size": len(self.vocab),
+                "pairs_per_epoch": self.batches.num_pairs(0)}
 
 
 def benchmark_metrics(vectors: WordVectors, analogies: Mapping[str, Any],

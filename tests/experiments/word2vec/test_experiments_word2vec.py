@@ -127,3 +127,11 @@ def test_configs_and_errors_before_training(tmp_path, corpus_file, data_dir):
     done = run("experiments.word2vec", f"--workdir={tmp_path / 'x'}", ok=False)
     assert done.stderr.strip().endswith("config.data.path must be a text file or directory "
                                         "(--config.data.path=FILE), got None")
+
+
+def test_query_names_the_line_of_a_vectors_file_with_inconsistent_dimensions(tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("2 3\nking 0.1 0.2 0.3\nqueen 0.1 0.2\n")
+    done = run("experiments.word2vec.query", f"--vectors={path}", "--nearest=king", ok=False)
+    assert done.stderr.strip() == (f"error: load_vectors: line 3 of {path} must be a word and 3 "
+                                   "numbers, got 2 numbers")
