@@ -12,6 +12,7 @@ default: 100 dimensions, window 5, 5 negatives, min_count 5, subsampling 1e-3, 5
               checkpoints (the run harness adds those)
   gensim_w1   gensim ``Word2Vec(sg=1)``, 1 worker thread (its Cython loop)
   gensim_w2   the same with 2 worker threads (one per core here)
+  rnnjax_uN   rnnjax with N pairs per sparse update (``--update_sizes``; the default is 64)
 Speed is corpus words per second: the corpus's in-vocabulary words x epochs / training seconds,
 the same numerator for all; ratios are to gensim_w2 (medians over rounds). Quality: analogy
 accuracy, WordSim-353 and SimLex-999 Spearman of every round's vectors, mean ± std over rounds
@@ -38,6 +39,8 @@ _SENTENCES = flags.DEFINE_string("sentences", "line", "line | paragraph (see the
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved rounds (seeds 0..rounds-1).")
 _EPOCHS = flags.DEFINE_integer("epochs", None, "Epochs per training (default: the config's).")
 _IMPLS = flags.DEFINE_list("impls", ["rnnjax", "gensim_w1", "gensim_w2"], "Implementations.")
+_UPDATE_SIZES = flags.DEFINE_list("update_sizes", [], "Also time rnnjax with these "
+                                  "optim.pairs_per_update values (implementations rnnjax_uN).")
 _BREAKDOWN = flags.DEFINE_bool("breakdown", True, "Also time the pieces of rnnjax's epoch.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/word2vec_cpu.json", "JSON output.")
 
@@ -183,19 +186,22 @@ def main(argv: list[str]) -> None:
     for impl in _IMPLS.value:
         if impl not in ("rnnjax", "gensim_w1", "gensim_w2"):
             raise app.UsageError(f"--impls: {impl!r} is not rnnjax, gensim_w1 or gensim_w2")
+    impls = [*_IMPLS.value, *(f"rnnjax_u{int(size)}" for size in _UPDATE_SIZES.value)]
     load_before = os.getloadavg()[0]
     sentences = load_sentences(make_config(0).data)
     analogies = load_analogies()
     pairs = {name: load_word_pairs(name) for name in WORD_PAIRS}
-    runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in _IMPLS.value}
+    runs: dict[str, list[dict[str, Any]]] = {impl: [] for impl in impls}
     words = breakdown = None
     for seed in range(_ROUNDS.value):
-        config = make_config(seed)
-        for impl in _IMPLS.value:
-            if impl == "rnnjax":
+        for impl in impls:
+            config = make_config(seed)
+            if impl.startswith("rnnjax"):
+                if impl != "rnnjax":
+                    config.optim.pairs_per_update = int(impl.removeprefix("rnnjax_u"))
                 ours = Ours(sentences, config)
                 seconds, vectors, words = ours.train(), ours.vectors(), ours.words
-                if _BREAKDOWN.value and breakdown is None:
+                if _BREAKDOWN.value and breakdown is None and impl == "rnnjax":
                     breakdown = ours.breakdown()
             else:
                 seconds, vectors, gensim_words = gensim_run(sentences, config,

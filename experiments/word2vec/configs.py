@@ -65,6 +65,9 @@ def text() -> ml_collections.ConfigDict:
 
     python -m rnnjax.data prepare --corpus=word_benchmarks   # once, for the evaluation
     python -m experiments.word2vec --workdir=DIR --config.data.path=FILE
+    Measured on the Vim 9.0 help files (9.5 MB, 1.44M words, vocabulary 10,273; a 2-core x86_64
+    CPU shared with other jobs): 73 s in all, analogy 7.87 % of 1,220 questions, WordSim-353
+    0.337, SimLex-999 0.032 (gensim on the same sentences: 8.44 %, 0.244, 0.056).
     """
     return base()
 
@@ -75,6 +78,9 @@ def enwiki() -> ml_collections.ConfigDict:
     python -m rnnjax.data prepare --corpus=enwiki_text
     python -m experiments.word2vec --config=experiments/word2vec/configs.py:enwiki \\
         --workdir=results/word2vec/enwiki
+    Measured (413k words, vocabulary 8,932; 2-core x86_64 CPU shared with other jobs): 41 s in
+    all, analogy 1.56 % of 3,270 questions, WordSim-353 0.192, SimLex-999 0.076 (gensim: 1.93 %,
+    0.182, 0.088).
     """
     c = base()
     c.name = "enwiki"
@@ -90,6 +96,8 @@ def ptb() -> ml_collections.ConfigDict:
     python -m rnnjax.data prepare --corpus=ptb
     python -m experiments.word2vec --config=experiments/word2vec/configs.py:ptb \\
         --workdir=results/word2vec/ptb
+    Measured (1.03M words, vocabulary 9,904): 43 s in all, analogy 3.92 % of 4,716 questions,
+    WordSim-353 0.203, SimLex-999 0.142 (gensim: 3.46 %, 0.196, 0.129).
     """
     c = base()
     c.name = "ptb"
@@ -104,6 +112,8 @@ def shakespeare() -> ml_collections.ConfigDict:
     python -m rnnjax.data prepare --corpus=shakespeare_full
     python -m experiments.word2vec --config=experiments/word2vec/configs.py:shakespeare \\
         --workdir=results/word2vec/shakespeare
+    Measured (876k words, vocabulary 9,022): 46 s in all, analogy 4.93 % of 2,335 questions,
+    WordSim-353 0.270, SimLex-999 0.110 (gensim: 4.75 %, 0.245, 0.123).
     """
     c = base()
     c.name = "shakespeare"
