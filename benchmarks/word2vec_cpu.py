@@ -179,9 +179,10 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     del argv
-    from experiments.word2vec.train import benchmark_metrics, load_sentences
+    from experiments.word2vec.train import load_sentences
     from rnnjax.data import load_analogies, load_word_pairs
     from rnnjax.data.word_benchmarks import WORD_PAIRS
+    from rnnjax.embeddings import benchmark_metrics
 
     for impl in _IMPLS.value:
         if impl not in ("rnnjax", "gensim_w1", "gensim_w2"):
@@ -207,7 +208,7 @@ def main(argv: list[str]) -> None:
                 seconds, vectors, gensim_words = gensim_run(sentences, config,
                                                             int(impl.rpartition("w")[2]))
                 words = words or gensim_words
-            metrics = benchmark_metrics(vectors, analogies, pairs, config.eval.restrict)
+            metrics = benchmark_metrics(vectors, analogies, pairs, restrict=config.eval.restrict)
             runs[impl].append({"seed": seed, "seconds": seconds, **{
                 k: metrics[k] for k in ("analogy", "wordsim353", "simlex999")}})
             print(f"round {seed} {impl}: {seconds:.1f} s, analogy {metrics['analogy']:.4f}, "

@@ -9,7 +9,8 @@
   four words are among them;
 * Spearman's rank correlation between cosine similarity and human scores on word pairs, on the
   pairs whose words are both known (gensim's ``evaluate_word_pairs``);
-* a 2-D projection (PCA) of chosen words.
+* a 2-D projection (PCA) of chosen words;
+* ``benchmark_metrics``: all of the evaluation as one flat dict of numbers (a run's metrics).
 """
 
 from __future__ import annotations
@@ -141,3 +142,22 @@ def project_2d(vectors: WordVectors, words: Sequence[str]) -> np.ndarray:
     centred = points - points.mean(0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     return centred @ components[:2].T
+
+
+def benchmark_metrics(vectors: WordVectors, analogies: Mapping[str, Any],
+                      word_pairs: Mapping[str, Any], *, restrict: int = RESTRICT
+                      ) -> dict[str, float]:
+    """Flat metrics: analogy accuracy (total, semantic, syntactic, each section) with the number
+    of questions answered, and Spearman's rho with the pairs found on each similarity set."""
+    result = evaluate_analogies(vectors, analogies, restrict=restrict)
+    metrics = {"analogy": result["total"]["accuracy"],
+               "analogy_questions": result["total"]["total"],
+               "analogy_semantic": result["semantic"]["accuracy"],
+               "analogy_syntactic": result["syntactic"]["accuracy"]}
+    metrics.update({f"analogy/{name}": section["accuracy"]
+                    for name, section in result["sections"].items() if section["total"]})
+    for name, pairs in word_pairs.items():
+        similarity = evaluate_similarity(vectors, pairs, restrict=restrict)
+        metrics[name] = similarity["spearman"]
+        metrics[f"{name}_pairs"] = similarity["pairs"]
+    return metrics

@@ -25,6 +25,7 @@ from rnnjax.data import WordVectors, load_analogies, load_vectors, load_word_pai
 from rnnjax.data.skipgram import Sentences
 from rnnjax.data.vectors import GLOVE
 from rnnjax.data.word_benchmarks import WORD_PAIRS
+from rnnjax.embeddings import benchmark_metrics
 from rnnjax.train.checkpoint import read_config
 from rnnjax.train.metrics import machine
 from rnnjax.train.workdir import write_json
@@ -63,7 +64,7 @@ def gensim_vectors(model: Any) -> WordVectors:
 
 def main(argv: list[str]) -> None:
     del argv
-    from experiments.word2vec.train import PEERS_FILE, VOCAB_FILE, benchmark_metrics, load_sentences
+    from experiments.word2vec.train import PEERS_FILE, VOCAB_FILE, load_sentences
 
     workdir = Path(_WORKDIR.value)
     config = read_config(workdir)
@@ -77,7 +78,8 @@ def main(argv: list[str]) -> None:
         "train_seconds": round(seconds, 2),
         "corpus_words_per_s": round(words * config.num_epochs / seconds),
         "vocab_size": len(model.wv),
-        **benchmark_metrics(gensim_vectors(model), analogies, pairs, config.eval.restrict)}}
+        **benchmark_metrics(gensim_vectors(model), analogies, pairs,
+                             restrict=config.eval.restrict)}}
     logging.info("gensim: %s", peers["gensim"])
     if _GLOVE.value:
         glove = load_vectors(GLOVE, data_dir=config.data.data_dir)
@@ -87,7 +89,7 @@ def main(argv: list[str]) -> None:
         same_vocab = WordVectors(tuple(shared), glove.vectors[[glove.index[w] for w in shared]])
         for name, vectors in ((f"{GLOVE}_same_vocab", same_vocab), (GLOVE, glove)):
             peers[name] = {"vocab_size": len(vectors), **benchmark_metrics(
-                vectors, analogies, pairs, config.eval.restrict)}
+                vectors, analogies, pairs, restrict=config.eval.restrict)}
             logging.info("%s: %s", name, peers[name])
     write_json(workdir / PEERS_FILE, peers)
     print(json.dumps(peers, indent=1))

@@ -62,6 +62,28 @@ def _check_number(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """The fields of a word2vec config, before any data is read."""
+    data, optim = config.data, config.optim
+    for name in ("window", "negatives", "min_count", "batch_size", "phrase_min_count"):
+        check_positive_int(_WHERE, f"config.data.{name}", data[name])
+    if data.max_vocab is not None:
+        check_positive_int(_WHERE, "config.data.max_vocab", data.max_vocab)
+    if isinstance(data.phrases, bool) or not isinstance(data.phrases, int) or data.phrases < 0:
+        fail(_WHERE, "config.data.phrases", "an int >= 0 (passes of phrase merging)",
+             repr(data.phrases))
+    check_positive_int(_WHERE, "config.model.dim", config.model.dim)
+    check_positive_int(_WHERE, "config.eval.restrict", config.eval.restrict)
+    _check_number("config.data.sample", data.sample, 0.0, 1.0)
+    _check_number("config.data.phrase_threshold", data.phrase_threshold, 0.0, float("inf"))
+    first = _check_number("config.optim.learning_rate", optim.learning_rate, 1e-12, 10.0)
+    _check_number("config.optim.final_learning_rate", optim.final_learning_rate, 0.0, first)
+    chunk = check_positive_int(_WHERE, "config.optim.pairs_per_update", optim.pairs_per_update)
+    if data.batch_size % chunk:
+        fail(_WHERE, "config.data.batch_size", "a multiple of config.optim.pairs_per_update "
+             f"({chunk})", data.batch_size)
+
+
 def load_sentences(data: ml_collections.ConfigDict) -> Sentences:
     """The sentences of ``config.data``: its corpus (a named one, all splits, or the file or
     directory ``path``), cut into lines or paragraphs, lower-cased, with ``phrases`` passes of
@@ -79,10 +101,7 @@ def load_sentences(data: ml_collections.ConfigDict) -> Sentences:
     if not sentences:
         fail(_WHERE, "config.data.path" if data.corpus == "text" else "config.data.corpus",
              "a corpus with at least one word", f"none in {data.path or data.corpus!r}")
-    passes = data.phrases
-    if isinstance(passes, bool) or not isinstance(passes, int) or passes < 0:
-        fail(_WHERE, "config.data.phrases", "an int >= 0 (passes of phrase merging)", passes)
-    for _ in range(passes):
+    for _ in range(data.phrases):
         phrases = find_phrases(sentences, data.phrase_min_count, data.phrase_threshold)
         sentences = merge_phrases(sentences, phrases)
     return sentences
@@ -94,20 +113,12 @@ class Word2VecTask(Task):
 
     experiment = "word2vec"
     unit = "pairs"
+    # The learning rate decays over num_epochs, so more epochs change what the first ones did.
+    resumable_changes = tuple(f for f in Task.resumable_changes if f != "num_epochs")
 
     def load(self, workdir: Path) -> None:
-        data, optim = self.config.data, self.config.optim
-        for name in ("window", "negatives", "min_count", "batch_size"):
-            check_positive_int(_WHERE, f"config.data.{name}", data[name])
-        check_positive_int(_WHERE, "config.model.dim", self.config.model.dim)
-        _check_number("config.data.sample", data.sample, 0.0, 1.0)
-        first = _check_number("config.optim.learning_rate", optim.learning_rate, 1e-12, 10.0)
-        _check_number("config.optim.final_learning_rate", optim.final_learning_rate, 0.0, first)
-        chunk = check_positive_int(_WHERE, "config.optim.pairs_per_update",
-                                   optim.pairs_per_update)
-        if data.batch_size % chunk:
-            fail(_WHERE, "config.data.batch_size", "a multiple of config.optim.pairs_per_update "
-                 f"({chunk})", data.batch_size)
+        data = self.config.data
+        check_config(self.config)
         sentences = load_sentences(data)
         self.vocab = SkipGramVocab.build(sentences, data.min_count, max_size=data.max_vocab,
                                          field="config.data.min_count")
@@ -188,8 +199,9 @@ class Word2VecTask(Task):
         losses = np.asarray(model(batch["inputs"], batch["targets"], batch["weights"]))
         metrics = {"loss": float(losses.sum() / batch["weights"][:, 0].sum())}
         if self.analogies is not None:
-            metrics.update(benchmark_metrics(self.vectors(model), self.analogies,
-                                             self.word_pairs, self.config.eval.restrict))
+            metrics.update(embeddings.benchmark_metrics(
+                self.vectors(model), self.analogies, self.word_pairs,
+                restrict=self.config.eval.restrict))
         return metrics
 
     def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
@@ -212,24 +224,6 @@ class Word2VecTask(Task):
         return {"corpus": data.corpus if data.corpus != "text" else str(data.path),
                 "words": int(self.ids.size), "vocab_size": len(self.vocab),
                 "pairs_per_epoch": self.batches.num_pairs(0)}
-
-
-def benchmark_metrics(vectors: WordVectors, analogies: Mapping[str, Any],
-                      word_pairs: Mapping[str, Any], restrict: int) -> dict[str, float]:
-    """Flat metrics: analogy accuracy (total, semantic, syntactic, each section) with the number
-    of questions answered, and Spearman's rho with the pairs found on each similarity set."""
-    result = embeddings.evaluate_analogies(vectors, analogies, restrict=restrict)
-    metrics = {"analogy": result["total"]["accuracy"],
-               "analogy_questions": result["total"]["total"],
-               "analogy_semantic": result["semantic"]["accuracy"],
-               "analogy_syntactic": result["syntactic"]["accuracy"]}
-    metrics.update({f"analogy/{name}": section["accuracy"]
-                    for name, section in result["sections"].items() if section["total"]})
-    for name, pairs in word_pairs.items():
-        similarity = embeddings.evaluate_similarity(vectors, pairs, restrict=restrict)
-        metrics[name] = similarity["spearman"]
-        metrics[f"{name}_pairs"] = similarity["pairs"]
-    return metrics
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
