@@ -16,13 +16,15 @@ default: 100 dimensions, window 5, 5 negatives, min_count 5, subsampling 1e-3, 5
 Speed is corpus words per second: the corpus's in-vocabulary words x epochs / training seconds,
 the same numerator for all; ratios are to gensim_w2 (medians over rounds). Quality: analogy
 accuracy, WordSim-353 and SimLex-999 Spearman of every round's vectors, mean ± std over rounds
-(seeds). ``--breakdown`` times where rnnjax's time goes: epoch pair generation, batch assembly
-(noise words), the device step alone, and a floor for the step (the same gathers and
-scatter-adds without the loss). The 1-minute load average is recorded before and after.
+(seeds). ``--breakdown`` times where rnnjax's time goes (median of 3 per piece): epoch pair
+generation, batch assembly (noise words), the device step alone on precomputed batches, and a
+floor for the step (the same gathers and scatter-adds without the loss). The 1-minute load
+average is recorded before and after.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -104,31 +106,30 @@ class Ours:
 
         return WordVectors(self.vocab.words, np.asarray(self.params["input_vectors"].get_value()))
 
-    def breakdown(self) -> dict[str, float]:
-        """Seconds per epoch of each piece (epoch 0's data)."""
+    def breakdown(self, repeats: int = 3) -> dict[str, float]:
+        """Seconds per epoch of each piece (epoch 0's data), median of ``repeats``."""
         import jax
         import jax.numpy as jnp
 
         from rnnjax.data.skipgram import skipgram_pairs
 
-        batches, out = self.batches, {}
-        tick = time.perf_counter()
-        rng = np.random.default_rng([self.config.seed, 0])
-        skipgram_pairs(batches.ids, batches.sentences, batches.keep, batches.window, rng)
-        out["pairs (subsampling, windows)"] = time.perf_counter() - tick
-        batches.pairs(0)
-        tick = time.perf_counter()
+        batches, chunk = self.batches, self.config.optim.pairs_per_update
         host = [batches.batch(0, i) for i in range(batches.num_batches(0))]
-        out["batches (noise words)"] = time.perf_counter() - tick
-        params = self.params
-        tick = time.perf_counter()
-        for batch in host:
-            params, _, _, loss = self.step(params, None, {}, batch, None, 0.001)
-        float(loss)
-        out["device step"] = time.perf_counter() - tick
-        chunk = self.config.optim.pairs_per_update
 
-        @jax.jit
+        def pairs() -> None:
+            rng = np.random.default_rng([self.config.seed, 0])
+            skipgram_pairs(batches.ids, batches.sentences, batches.keep, batches.window, rng)
+
+        def assemble() -> None:
+            for index in range(len(host)):
+                batches.batch(0, index)
+
+        def step() -> None:
+            for batch in host:
+                self.params, _, _, loss = self.step(self.params, None, {}, batch, None, 1e-4)
+            float(loss)
+
+        @functools.partial(jax.jit, donate_argnums=(0,))
         def traffic(matrices, inputs, targets):
             """The step's gathers and scatter-adds alone (the rows moved, no loss)."""
             def update(matrices, piece):
@@ -139,14 +140,25 @@ class Ours:
             pieces = (inputs.reshape(-1, chunk), targets.reshape(-1, chunk, targets.shape[1]))
             return jax.lax.scan(update, matrices, pieces)[0]
 
-        matrices = (params["input_vectors"].get_value(), params["output_vectors"].get_value())
-        matrices = traffic(matrices, jnp.asarray(host[0]["inputs"]),
-                           jnp.asarray(host[0]["targets"]))
-        tick = time.perf_counter()
-        for batch in host:
-            matrices = traffic(matrices, batch["inputs"], batch["targets"])
-        jax.block_until_ready(matrices)
-        out["floor: gathers + scatter-adds only"] = time.perf_counter() - tick
+        matrices = [tuple(jnp.array(self.params[name].get_value())
+                          for name in ("input_vectors", "output_vectors"))]
+
+        def floor() -> None:
+            for batch in host:
+                matrices[0] = traffic(matrices[0], batch["inputs"], batch["targets"])
+            jax.block_until_ready(matrices[0])
+
+        floor()  # compile
+        out = {}
+        for name, piece in (("pairs (subsampling, windows)", pairs),
+                            ("batches (noise words)", assemble), ("device step", step),
+                            ("floor: gathers + scatter-adds only", floor)):
+            times = []
+            for _ in range(repeats):
+                tick = time.perf_counter()
+                piece()
+                times.append(time.perf_counter() - tick)
+            out[name] = statistics.median(times)
         out["pairs per epoch"] = batches.num_pairs(0)
         return out
 

@@ -6,6 +6,10 @@ dataset that comes from a package (each data module registers its ``Source``).
     batches = LMBatches(corpus.train_ids, batch_size=20, bptt=35)
     for inputs, targets in batches.iter_epoch(epoch):  # [B, T] int32 each
         ...
+
+Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
+``load_word_pairs``), skip-gram batches (``rnnjax.data.skipgram``), padded batches
+(``rnnjax.data.padded``).
 """
 
 from rnnjax.data.batching import LMBatches
