@@ -41,7 +41,9 @@ def gensim_word2vec(sentences: Sentences, config: ml_collections.ConfigDict, *, 
     """(gensim ``Word2Vec`` with the run's settings trained on ``sentences``, training seconds).
 
     Same settings: skip-gram, negative sampling (hs=0), vector size, window, negatives,
-    min_count, max_vocab (gensim's max_final_vocab), subsampling, epochs, alpha -> min_alpha.
+    min_count, subsampling, epochs, alpha -> min_alpha; max_vocab becomes gensim's
+    max_final_vocab, which raises min_count rather than truncating, so with max_vocab set the
+    two vocabularies can differ.
     """
     from gensim.models import Word2Vec
 
