@@ -5,9 +5,9 @@
 
 Each cell trains in ``workdir/<cell>`` (resumable like any run, and a larger
 --config.num_epochs continues finished runs; a run whose results.json is complete for as many
-epochs is read, not rerun; a cell whose training diverges is logged and skipped). Non-LSTM
-cells run with impl="scan", the only implementation they have. Writes ``workdir/compare.json``
-and prints the markdown table.
+epochs is read, not rerun; a cell whose training diverges is logged and skipped). Every cell runs
+with the config's ``model.impl`` (default "auto"). Writes ``workdir/compare.json`` and prints the
+markdown table.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.
     config = copy.deepcopy(config)
     config.name = f"{config.name}/{cell}"
     config.model.cell = cell
-    if cell != "lstm":
-        config.model.impl = "scan"
     return config
 
 

@@ -57,7 +57,7 @@ def test_compare_then_report(tmp_path):
         f"--config.data.path={corpus}", "--config.data.eval_bptt=32", "--config.steps_per_epoch=1")
     rows = json.loads((root / "compare.json").read_text())
     assert [r["name"] for r in rows] == ["quick/elman_tanh", "quick/gru"]
-    assert [r["model"]["impl"] for r in rows] == ["scan", "scan"]
+    assert [r["model"]["impl"] for r in rows] == ["auto", "auto"]
     out = tmp_path / "report"
     run("experiments.report", f"--results={root}", f"--out_dir={out}")
     table, plot = (out / "lm" / "REPORT.md").read_text(), out / "lm" / "curves.png"

@@ -110,9 +110,11 @@ def test_bad_config_fails_before_training(overrides, tmp_path, field, value, mes
     assert not (tmp_path / "metrics.jsonl").exists()
 
 
-def test_impl_xla_rejects_a_non_lstm_cell(overrides, tmp_path):
-    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" for GRUCell'):
-        train_and_evaluate(make_config(overrides, **{"model.cell": "gru"}), tmp_path)
+def test_an_impl_the_cell_cannot_use_fails_before_training(overrides, tmp_path):
+    config = make_config(overrides, **{"model.cell": "peephole_lstm", "model.impl": "xla"})
+    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" or "auto" for PeepholeLSTM'):
+        train_and_evaluate(config, tmp_path)
+    assert not (tmp_path / "metrics.jsonl").exists()
 
 
 def test_bengio_window_lm_trains_at_word_level(corpus_file, tmp_path):
