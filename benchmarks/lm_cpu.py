@@ -70,6 +70,10 @@ _STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps (speed).")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (speed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
 _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed.")
+_TORCH_THREADS = flags.DEFINE_integer(
+    "torch_threads", 0, "torch.set_num_threads for the torch runs (0: torch's default). On a "
+    "busy machine torch's spinning OpenMP threads slow it by orders of magnitude; 1 avoids that "
+    "for learning curves.")
 _OUT = flags.DEFINE_string("out", None, "JSON record (default benchmarks/results/lm_cpu.json, "
                            "or lm_curves.json with --curves).")
 _CHILD = flags.DEFINE_string("child", None, "Internal: 'mode:row:framework:init'.")
@@ -86,6 +90,8 @@ def _torch_trainer(row: dict, vocab_size: int, seed: int):
     import torch
 
     torch.manual_seed(seed)
+    if _TORCH_THREADS.value:
+        torch.set_num_threads(_TORCH_THREADS.value)
     rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[row["cell"]]
 
     class LM(torch.nn.Module):
@@ -286,7 +292,7 @@ def main(argv):
             raise app.UsageError(f"--inits: {name!r} is not one of {list(INITS)}")
     load_before = os.getloadavg()[0]
     passed = [f"--seed={_SEED.value}", f"--epochs={_EPOCHS.value}", f"--steps={_STEPS.value}",
-              f"--warmup={_WARMUP.value}"]
+              f"--warmup={_WARMUP.value}", f"--torch_threads={_TORCH_THREADS.value}"]
     if _CURVES.value:
         payload = {}
         for row in _ROWS.value:

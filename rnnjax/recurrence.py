@@ -17,13 +17,13 @@ single matmuls in the caller's autodiff.
 
 * parallel lanes (both directions of a bidirectional layer): every lane reads its own hoisted
   inputs and iteration t runs step t of every lane;
-* a wavefront stack (Kalchbrenner-style diagonal schedule): lane l is layer l and reads layer
-  l-1's output, times a dropout mask, through W_in[l]. Iteration s runs layer l at step s - l, so
-  L layers take T + L - 1 iterations instead of L * T.
+* a wavefront stack (a diagonal schedule): lane l is layer l and reads layer l-1's output, times
+  a dropout mask, through W_in[l]. Iteration s runs layer l at step s - l, so L layers take
+  T + L - 1 iterations instead of L * T.
 
 Either way each iteration's products are one batched matmul over lanes: [h ; dropout(h_below)] @
-[W_h ; W_in], which XLA's CPU backend spreads over cores where a single small matmul would run on
-one.
+[W_h ; W_in]. On a 2-core CPU XLA runs a [32, 256] x [256, 1024] product on one core, and a batch
+of them on both.
 """
 
 from __future__ import annotations
