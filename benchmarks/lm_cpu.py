@@ -20,7 +20,8 @@ update, the loss read back) after warm-up, as tokens/s; rows and frameworks inte
 Curves (``--curves``): each framework trains ``--epochs`` epochs; after every epoch the validation
 stream is scored (state carried through it, batch 32, bptt 64) and training tokens/s recorded.
 ``--inits`` lists rnnjax initialisations to compare (the ablation): ``default`` (rnnjax's own),
-``torch`` (PyTorch's defaults, reproduced) and the single swaps toward PyTorch listed in INITS.
+``torch`` (PyTorch's defaults, reproduced), the single swaps toward PyTorch listed in INITS and
+their combinations joined by "+" (e.g. ``embedding+bias``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ _ROWS = flags.DEFINE_list("rows", list(ROWS), "Rows to run.")
 _CURVES = flags.DEFINE_bool("curves", False, "Learning curves instead of speed.")
 _EPOCHS = flags.DEFINE_integer("epochs", 1, "Epochs per learning curve.")
 _INITS = flags.DEFINE_list("inits", ["default"], "rnnjax initialisations for --curves.")
+_WITH_TORCH = flags.DEFINE_bool("with_torch", True, "--curves: train the torch peer too.")
 _STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps (speed).")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (speed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
@@ -147,6 +149,11 @@ def _torch_trainer(row: dict, vocab_size: int, seed: int):
     return train_step, evaluate, reset
 
 
+def init_parts(init: str) -> tuple[str, ...]:
+    """The parameter groups an --inits entry ("embedding+bias") replaces."""
+    return tuple(part for name in init.split("+") for part in INITS[name])
+
+
 def _torch_default_init(model, row: dict, parts: tuple[str, ...], seed: int) -> None:
     """Replace the named parts of an rnnjax RNNLM's parameters by PyTorch's default init."""
     import jax
@@ -190,7 +197,7 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str):
     model = RNNLM(vocab_size, rngs=nnx.Rngs(seed), cell=row["cell"], embed_size=row["embed"],
                   hidden_size=row["hidden"], num_layers=row["layers"],
                   init_scale=row["init_scale"])
-    _torch_default_init(model, row, INITS[init], seed)
+    _torch_default_init(model, row, init_parts(init), seed)
     graphdef, params = nnx.split(model)
     tx = optax.chain(optax.clip_by_global_norm(row["clip"]),
                      optax.adam(row["lr"]) if row["optim"] == "adam" else optax.sgd(row["lr"]))
@@ -288,8 +295,9 @@ def main(argv):
         if name not in ROWS:
             raise app.UsageError(f"--rows: {name!r} is not one of {list(ROWS)}")
     for name in _INITS.value:
-        if name not in INITS:
-            raise app.UsageError(f"--inits: {name!r} is not one of {list(INITS)}")
+        if any(part not in INITS for part in name.split("+")):
+            raise app.UsageError(f"--inits: {name!r} is not one of {list(INITS)} or a "
+                                 "'+'-joined combination")
     load_before = os.getloadavg()[0]
     passed = [f"--seed={_SEED.value}", f"--epochs={_EPOCHS.value}", f"--steps={_STEPS.value}",
               f"--warmup={_WARMUP.value}", f"--torch_threads={_TORCH_THREADS.value}"]
@@ -297,7 +305,8 @@ def main(argv):
         payload = {}
         for row in _ROWS.value:
             runs = {}
-            for name in ["torch"] + [f"rnnjax_{init}" for init in _INITS.value]:
+            peers = ["torch"] if _WITH_TORCH.value else []
+            for name in peers + [f"rnnjax_{init}" for init in _INITS.value]:
                 framework, _, init = name.partition("_")
                 run = common.run_child("benchmarks.lm_cpu",
                                        f"curves:{row}:{framework}:{init or 'default'}", passed)
