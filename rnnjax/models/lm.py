@@ -49,7 +49,8 @@ class RNNLM(nnx.Module):
     """Embedding -> ``StackedRNN`` of any cell kind -> softmax over the vocabulary.
 
     ``init_scale=s`` initialises every parameter (biases included) from U[-s, s], with no
-    forget-gate bias, as in Zaremba et al. 2014; ``None`` keeps the layers' own initialisers.
+    forget-gate bias, as in Zaremba et al. 2014; ``None`` keeps the cells' own initialisers and
+    draws the embedding from N(0, 1) (``rnnjax.initializers.embedding``).
     ``impl`` and ``wavefront`` are passed to the recurrent stack unchanged (the config chooses
     them; the defaults pick the fastest correct path, ``rnnjax.layers.resolve_impl``).
     """
@@ -73,7 +74,7 @@ class RNNLM(nnx.Module):
         if init is not None and "lstm" in cell:  # the LSTM family: no extra forget bias
             cell_kwargs["forget_bias"] = 0.0
         self.embed = nnx.Embed(vocab_size, embed_size, rngs=rngs,
-                               **({} if init is None else {"embedding_init": init}))
+                               embedding_init=inits.embedding() if init is None else init)
         self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
                               dropout=self.dropout, variational=self.variational, impl=impl,
                               wavefront=wavefront, cell_kwargs=cell_kwargs)
