@@ -5,7 +5,10 @@
     logits_t = dropout(h_t) W_out + b_out      W_out = E^T when tied (Press & Wolf 2017)
 
 Dropout acts only on the non-recurrent connections, as in Zaremba et al. 2014; with
-``variational=True`` every dropout mask is shared over time (Gal & Ghahramani 2016).
+``variational=True`` every dropout mask is shared over time (Gal & Ghahramani 2016). Without
+dropout on the embedding and with fewer token types than tokens in a batch (a char LM), the first
+layer's input projection is applied to the V embedding rows and gathered,
+x_t W_x + b = (E W_x + b)[w_t], instead of to the B*T embedded tokens.
 """
 
 from __future__ import annotations
@@ -96,9 +99,15 @@ class RNNLM(nnx.Module):
         """tokens [B, T] int -> (logits [B, T, V] float32, carry after the last step)."""
         check_tokens("RNNLM", tokens)
         keys = [None] * 3 if dropout_key is None else list(jax.random.split(dropout_key, 3))
-        x = regularizers.dropout(self.embed(tokens), self.dropout, keys[0],
-                                 locked=self.variational)
-        h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
+        if (keys[0] is None or not self.dropout) and self.vocab_size < tokens.size:
+            # x_t W_x + b = (E W_x + b)[w_t]: project the V embedding rows, not the B*T inputs.
+            table = self.rnn.layers[0].cell.project_inputs(self.embed.embedding[...])
+            h, carry = self.rnn(jnp.take(table, tokens, axis=0), initial_carry=carry,
+                                dropout_key=keys[1], projected=True)
+        else:
+            x = regularizers.dropout(self.embed(tokens), self.dropout, keys[0],
+                                     locked=self.variational)
+            h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
         h = regularizers.dropout(h, self.dropout, keys[2], locked=self.variational)
         logits = (over_rows(self.embed.attend, h) + self.out_bias[...] if self.tie_embeddings
                   else over_rows(self.out, h))

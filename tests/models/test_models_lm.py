@@ -104,3 +104,17 @@ def test_make_model_builds_each_kind():
 def test_bad_arguments(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "layernorm_lstm"])
+def test_small_vocabulary_projects_the_embedding_table_with_the_same_result(cell):
+    model = lm(cell=cell)
+    assert TOKENS.size > VOCAB  # the table path: (E W_x + b)[w_t]
+
+    def loss(model, embedded):
+        logits = model(TOKENS)[0] if not embedded else model.out(model.rnn(model.embed(TOKENS))[0])
+        return jnp.sum(jnp.sin(logits))
+
+    np.testing.assert_allclose(loss(model, False), loss(model, True), rtol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                 nnx.grad(loss)(model, False), nnx.grad(loss)(model, True))
