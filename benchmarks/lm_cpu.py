@@ -73,9 +73,10 @@ _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (sp
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
 _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed.")
 _TORCH_THREADS = flags.DEFINE_integer(
-    "torch_threads", 0, "torch.set_num_threads for the torch runs (0: torch's default). On a "
-    "busy machine torch's spinning OpenMP threads slow it by orders of magnitude; 1 avoids that "
-    "for learning curves.")
+    "torch_threads", 0, "torch.set_num_threads for the torch runs (0: one per CPU the process "
+    "may use). On a busy machine torch's spinning OpenMP threads slow it by orders of "
+    "magnitude; 1 avoids that for learning curves.")
+_CORES = flags.DEFINE_string("cores", None, "Pin every run to these CPUs (taskset -c), e.g. 1.")
 _OUT = flags.DEFINE_string("out", None, "JSON record (default benchmarks/results/lm_cpu.json, "
                            "or lm_curves.json with --curves).")
 _CHILD = flags.DEFINE_string("child", None, "Internal: 'mode:row:framework:init'.")
@@ -92,8 +93,7 @@ def _torch_trainer(row: dict, vocab_size: int, seed: int):
     import torch
 
     torch.manual_seed(seed)
-    if _TORCH_THREADS.value:
-        torch.set_num_threads(_TORCH_THREADS.value)
+    torch.set_num_threads(common.torch_threads(_TORCH_THREADS.value))
     rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[row["cell"]]
 
     class LM(torch.nn.Module):
@@ -309,7 +309,8 @@ def main(argv):
             for name in peers + [f"rnnjax_{init}" for init in _INITS.value]:
                 framework, _, init = name.partition("_")
                 run = common.run_child("benchmarks.lm_cpu",
-                                       f"curves:{row}:{framework}:{init or 'default'}", passed)
+                                       f"curves:{row}:{framework}:{init or 'default'}", passed,
+                                       _CORES.value)
                 if run:
                     runs[name] = run
             level = "char" if row.startswith("char") else "word"
@@ -323,7 +324,7 @@ def main(argv):
     rows = common.interleaved(
         specs, _ROUNDS.value,
         lambda row, fw: common.run_child("benchmarks.lm_cpu", f"speed:{row}:{fw}:default",
-                                         passed), "tokens_per_s")
+                                         passed, _CORES.value), "tokens_per_s")
     table = common.ratio_table(rows, FRAMEWORKS, "tokens_per_s")
     print(f"training tokens/s (ratio to torch; higher is faster)\n\n{table}")
     common.write_record(_OUT.value or "benchmarks/results/lm_cpu.json",
