@@ -20,6 +20,11 @@ import time
 from collections.abc import Callable, Iterable
 
 
+def torch_threads(requested: int = 0) -> int:
+    """``requested``, else the number of CPUs this process may run on (its affinity)."""
+    return requested or len(os.sched_getaffinity(0))
+
+
 def median_ms(step: Callable[[], object], warmup: int, repeats: int) -> tuple[float, list[float]]:
     """Median wall time of ``step`` in ms after one compiling call and ``warmup`` more."""
     step()
@@ -33,9 +38,17 @@ def median_ms(step: Callable[[], object], warmup: int, repeats: int) -> tuple[fl
     return statistics.median(times), times
 
 
-def run_child(module: str, spec: str, args: Iterable[str] = ()) -> dict | None:
-    """Run ``python -m module --child=spec *args`` and parse the JSON on its last stdout line."""
+def run_child(module: str, spec: str, args: Iterable[str] = (), cores: str | None = None
+              ) -> dict | None:
+    """Run ``python -m module --child=spec *args`` and parse the JSON on its last stdout line.
+
+    ``cores`` (e.g. "1" or "0,1") pins the process to those CPUs with ``taskset``; XLA and torch
+    (``torch_threads``) then use that many threads. On a busy machine two frameworks pinned to the
+    same core compete alike with the other load, where unpinned OpenMP threads collapse.
+    """
     cmd = [sys.executable, "-m", module, f"--child={spec}", *args]
+    if cores:
+        cmd = ["taskset", "-c", cores, *cmd]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode:
         print(f"{spec} failed:\n{result.stderr[-3000:]}", file=sys.stderr)

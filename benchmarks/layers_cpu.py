@@ -52,6 +52,7 @@ _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions of the whol
 _OUT = flags.DEFINE_string("out", "benchmarks/results/layers_cpu.json", "Where to write JSON.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'impl:layer:config'.")
 _BREAKDOWN = flags.DEFINE_bool("breakdown", False, "Time the pieces of rnnjax's LSTM instead.")
+_CORES = flags.DEFINE_string("cores", None, "Pin every run to these CPUs (taskset -c), e.g. 1.")
 
 
 def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden: int):
@@ -86,6 +87,7 @@ def _torch_step(layer: str, batch: int, time_: int, inputs: int, hidden: int):
     import torch
 
     torch.manual_seed(0)
+    torch.set_num_threads(common.torch_threads())
     cell, num_layers, bidirectional = LAYERS[layer]
     module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
         inputs, hidden, num_layers, batch_first=True, bidirectional=bidirectional)
@@ -185,7 +187,8 @@ def main(argv):
 
     def run(group: str, impl: str) -> dict | None:
         layer, config = group.split()
-        return common.run_child("benchmarks.layers_cpu", f"{impl}:{layer}:{config}", passed)
+        return common.run_child("benchmarks.layers_cpu", f"{impl}:{layer}:{config}", passed,
+                                _CORES.value)
 
     rows = common.interleaved(specs, _ROUNDS.value, run, "median_ms")
     table = common.ratio_table(rows, IMPLS, "median_ms")

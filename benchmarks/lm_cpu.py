@@ -20,7 +20,8 @@ update, the loss read back) after warm-up, as tokens/s; rows and frameworks inte
 Curves (``--curves``): each framework trains ``--epochs`` epochs; after every epoch the validation
 stream is scored (state carried through it, batch 32, bptt 64) and training tokens/s recorded.
 ``--inits`` lists rnnjax initialisations to compare (the ablation): ``default`` (rnnjax's own),
-``torch`` (PyTorch's defaults, reproduced) and the single swaps toward PyTorch listed in INITS.
+``torch`` (PyTorch's defaults, reproduced), the single swaps toward PyTorch listed in INITS and
+their combinations joined by "+" (e.g. ``embedding+bias``).
 """
 
 from __future__ import annotations
@@ -66,10 +67,16 @@ _ROWS = flags.DEFINE_list("rows", list(ROWS), "Rows to run.")
 _CURVES = flags.DEFINE_bool("curves", False, "Learning curves instead of speed.")
 _EPOCHS = flags.DEFINE_integer("epochs", 1, "Epochs per learning curve.")
 _INITS = flags.DEFINE_list("inits", ["default"], "rnnjax initialisations for --curves.")
+_WITH_TORCH = flags.DEFINE_bool("with_torch", True, "--curves: train the torch peer too.")
 _STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps (speed).")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (speed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
 _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed.")
+_TORCH_THREADS = flags.DEFINE_integer(
+    "torch_threads", 0, "torch.set_num_threads for the torch runs (0: one per CPU the process "
+    "may use). On a busy machine torch's spinning OpenMP threads slow it by orders of "
+    "magnitude; 1 avoids that for learning curves.")
+_CORES = flags.DEFINE_string("cores", None, "Pin every run to these CPUs (taskset -c), e.g. 1.")
 _OUT = flags.DEFINE_string("out", None, "JSON record (default benchmarks/results/lm_cpu.json, "
                            "or lm_curves.json with --curves).")
 _CHILD = flags.DEFINE_string("child", None, "Internal: 'mode:row:framework:init'.")
@@ -86,6 +93,7 @@ def _torch_trainer(row: dict, vocab_size: int, seed: int):
     import torch
 
     torch.manual_seed(seed)
+    torch.set_num_threads(common.torch_threads(_TORCH_THREADS.value))
     rnn_cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[row["cell"]]
 
     class LM(torch.nn.Module):
@@ -141,6 +149,11 @@ def _torch_trainer(row: dict, vocab_size: int, seed: int):
     return train_step, evaluate, reset
 
 
+def init_parts(init: str) -> tuple[str, ...]:
+    """The parameter groups an --inits entry ("embedding+bias") replaces."""
+    return tuple(part for name in init.split("+") for part in INITS[name])
+
+
 def _torch_default_init(model, row: dict, parts: tuple[str, ...], seed: int) -> None:
     """Replace the named parts of an rnnjax RNNLM's parameters by PyTorch's default init."""
     import jax
@@ -184,7 +197,7 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str):
     model = RNNLM(vocab_size, rngs=nnx.Rngs(seed), cell=row["cell"], embed_size=row["embed"],
                   hidden_size=row["hidden"], num_layers=row["layers"],
                   init_scale=row["init_scale"])
-    _torch_default_init(model, row, INITS[init], seed)
+    _torch_default_init(model, row, init_parts(init), seed)
     graphdef, params = nnx.split(model)
     tx = optax.chain(optax.clip_by_global_norm(row["clip"]),
                      optax.adam(row["lr"]) if row["optim"] == "adam" else optax.sgd(row["lr"]))
@@ -282,19 +295,22 @@ def main(argv):
         if name not in ROWS:
             raise app.UsageError(f"--rows: {name!r} is not one of {list(ROWS)}")
     for name in _INITS.value:
-        if name not in INITS:
-            raise app.UsageError(f"--inits: {name!r} is not one of {list(INITS)}")
+        if any(part not in INITS for part in name.split("+")):
+            raise app.UsageError(f"--inits: {name!r} is not one of {list(INITS)} or a "
+                                 "'+'-joined combination")
     load_before = os.getloadavg()[0]
     passed = [f"--seed={_SEED.value}", f"--epochs={_EPOCHS.value}", f"--steps={_STEPS.value}",
-              f"--warmup={_WARMUP.value}"]
+              f"--warmup={_WARMUP.value}", f"--torch_threads={_TORCH_THREADS.value}"]
     if _CURVES.value:
         payload = {}
         for row in _ROWS.value:
             runs = {}
-            for name in ["torch"] + [f"rnnjax_{init}" for init in _INITS.value]:
+            peers = ["torch"] if _WITH_TORCH.value else []
+            for name in peers + [f"rnnjax_{init}" for init in _INITS.value]:
                 framework, _, init = name.partition("_")
                 run = common.run_child("benchmarks.lm_cpu",
-                                       f"curves:{row}:{framework}:{init or 'default'}", passed)
+                                       f"curves:{row}:{framework}:{init or 'default'}", passed,
+                                       _CORES.value)
                 if run:
                     runs[name] = run
             level = "char" if row.startswith("char") else "word"
@@ -308,7 +324,7 @@ def main(argv):
     rows = common.interleaved(
         specs, _ROUNDS.value,
         lambda row, fw: common.run_child("benchmarks.lm_cpu", f"speed:{row}:{fw}:default",
-                                         passed), "tokens_per_s")
+                                         passed, _CORES.value), "tokens_per_s")
     table = common.ratio_table(rows, FRAMEWORKS, "tokens_per_s")
     print(f"training tokens/s (ratio to torch; higher is faster)\n\n{table}")
     common.write_record(_OUT.value or "benchmarks/results/lm_cpu.json",

@@ -38,6 +38,16 @@ def identity(scale: float = 1.0) -> Initializer:
     return init
 
 
+def embedding() -> Initializer:
+    """N(0, 1) embedding rows (PyTorch's ``nn.Embedding`` default), the models' default.
+
+    With lecun-normal W_x the first layer's gate inputs x W_x then have unit scale; Flax's
+    default (std 1/sqrt(features)) makes them ~sqrt(features) times smaller, and a char LM
+    learned measurably slower with it (the ablation in benchmarks/results/lm_curves.md).
+    """
+    return jax.nn.initializers.normal(1.0)
+
+
 orthogonal = jax.nn.initializers.orthogonal
 lecun_normal = jax.nn.initializers.lecun_normal
 zeros = jax.nn.initializers.zeros

@@ -115,12 +115,16 @@ class RNN(nnx.Module):
         return self.cell.initial_carry(batch_size)
 
     def __call__(self, x: Array, *, seq_lengths: Array | None = None, initial_carry: Any = None,
-                 dropout_key: Array | None = None) -> tuple[Array, Any]:
-        """x [B, T, input_size] -> (outputs [B, T, output_size], final carry)."""
-        seq_lengths = self._check_inputs(x, seq_lengths)
+                 dropout_key: Array | None = None, projected: bool = False) -> tuple[Array, Any]:
+        """x [B, T, input_size] -> (outputs [B, T, output_size], final carry).
+
+        ``projected=True``: x is already ``cell.project_inputs`` of the inputs [B, T, G*H], e.g.
+        rows gathered from a projected embedding table.
+        """
+        seq_lengths = self._check_inputs(x, seq_lengths, projected)
         carry = self._start(x.shape[0], x.dtype, initial_carry)
         dropconnect_key, zoneout_key = self._keys(dropout_key)
-        x_proj = self._project(x, seq_lengths)
+        x_proj = self._project(x, seq_lengths, projected)
         params = self._recurrent_params(dropconnect_key)
         impl = self.resolved_impl
         if impl == "scan":
@@ -131,9 +135,11 @@ class RNN(nnx.Module):
             y, carry = self._triton(impl, params["w_h"], carry, x_proj, seq_lengths)
         return self._output(y, seq_lengths), carry
 
-    def _check_inputs(self, x: Array, seq_lengths: Array | None) -> Array | None:
+    def _check_inputs(self, x: Array, seq_lengths: Array | None, projected: bool = False
+                      ) -> Array | None:
         """Validate x and seq_lengths; lengths that are tracers are clamped to [0, T]."""
-        check_float_array("RNN", "x", x, 3, self.cell.input_size)
+        check_float_array("RNN", "x", x, 3, self.projected_size if projected
+                          else self.cell.input_size)
         batch, time, _ = x.shape
         check_seq_lengths("RNN", seq_lengths, batch, time)
         return None if seq_lengths is None else jnp.clip(seq_lengths, 0, time)
@@ -151,7 +157,13 @@ class RNN(nnx.Module):
         """(DropConnect key, zoneout key) of a call."""
         return (None, None) if dropout_key is None else tuple(jax.random.split(dropout_key))
 
-    def _project(self, x: Array, seq_lengths: Array | None) -> Array:
+    @property
+    def projected_size(self) -> int:
+        """Width G*H of ``cell.project_inputs``'s output."""
+        probe = jax.ShapeDtypeStruct((1, self.cell.input_size), jnp.float32)
+        return jax.eval_shape(self.cell.project_inputs, probe).shape[-1]
+
+    def _project(self, x: Array, seq_lengths: Array | None, projected: bool = False) -> Array:
         """Time-major x_t W_x + b [T, B, G*H], in the order the recurrence reads it.
 
         Padding is replaced by zeros with a select before any arithmetic, so that a NaN or inf
@@ -162,7 +174,8 @@ class RNN(nnx.Module):
             x = jnp.where(inside[:, :, None], x, jnp.zeros((), x.dtype))
         if self.reverse:
             x = reverse_within_lengths(x, seq_lengths)
-        return self.cell.project_inputs(jnp.swapaxes(x, 0, 1))
+        x = jnp.swapaxes(x, 0, 1)
+        return x if projected else self.cell.project_inputs(x)
 
     def _recurrent_params(self, dropconnect_key: Array | None) -> dict[str, Array]:
         return regularizers.dropconnect(self.cell.recurrent_params(),
@@ -374,9 +387,15 @@ class StackedRNN(nnx.Module):
                 and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers))
 
     def __call__(self, x: Array, *, seq_lengths: Array | None = None,
-                 initial_carry: list[Any] | None = None,
-                 dropout_key: Array | None = None) -> tuple[Array, list[Any]]:
-        """x [B, T, input_size] -> (outputs [B, T, output_size], one final carry per layer)."""
+                 initial_carry: list[Any] | None = None, dropout_key: Array | None = None,
+                 projected: bool = False) -> tuple[Array, list[Any]]:
+        """x [B, T, input_size] -> (outputs [B, T, output_size], one final carry per layer).
+
+        ``projected=True``: x is the first layer's ``cell.project_inputs`` of the inputs (see
+        ``RNN``); the first layer must be unidirectional.
+        """
+        if projected and not isinstance(self.layers[0], RNN):
+            fail("StackedRNN", "projected", "False for a bidirectional first layer", True)
         if initial_carry is not None and (not isinstance(initial_carry, list | tuple)
                                           or len(initial_carry) != self.num_layers):
             fail("StackedRNN", "initial_carry", f"a list of {self.num_layers} layer carries",
@@ -386,15 +405,16 @@ class StackedRNN(nnx.Module):
         keys = (jax.random.split(dropout_key, 2 * self.num_layers) if dropout_key is not None
                 else [None] * (2 * self.num_layers))
         if self._wavefront_applies():
-            return self._wavefront(x, seq_lengths, carries, keys)
+            return self._wavefront(x, seq_lengths, carries, keys, projected)
         inputs, outputs, final = x, [], []
         for k, layer in enumerate(self.layers):
             if k > 0:
                 inputs = regularizers.dropout(inputs, self.dropout, keys[2 * k],
                                               locked=self.variational)
+            first_projected = {"projected": True} if projected and k == 0 else {}
             y, carry = layer(inputs, seq_lengths=seq_lengths, initial_carry=carries[k],
-                             dropout_key=keys[2 * k + 1])
-            if self.skip == "residual" and y.shape[-1] == inputs.shape[-1]:
+                             dropout_key=keys[2 * k + 1], **first_projected)
+            if self.skip == "residual" and not first_projected and y.shape[-1] == inputs.shape[-1]:
                 y = y + inputs
             outputs.append(y)
             final.append(carry)
@@ -404,11 +424,11 @@ class StackedRNN(nnx.Module):
         return inputs, final
 
     def _wavefront(self, x: Array, seq_lengths: Array | None, carries: list[Any],
-                   keys: list[Array | None]) -> tuple[Array, list[Any]]:
+                   keys: list[Array | None], projected: bool) -> tuple[Array, list[Any]]:
         """The layers as one wavefront ``lanes_recurrence``; same keys as layer by layer."""
         layers = list(self.layers)
         first = layers[0]
-        seq_lengths = first._check_inputs(x, seq_lengths)
+        seq_lengths = first._check_inputs(x, seq_lengths, projected)
         batch, time, _ = x.shape
         starts = [layer._start(batch, x.dtype, carry, "StackedRNN", f"initial_carry[{k}]")
                   for k, (layer, carry) in enumerate(zip(layers, carries, strict=True))]
@@ -424,7 +444,8 @@ class StackedRNN(nnx.Module):
                 self.dropout, keys[2 * k], shape, x.dtype), 0, 1)
                 for k in range(1, len(layers))], 1)  # [T or 1, L-1, B, H]
         mask = None if seq_lengths is None else time_mask(seq_lengths, batch, time)
-        ys, final = lanes_recurrence(first.cell.math, first._project(x, seq_lengths)[:, None],
+        ys, final = lanes_recurrence(first.cell.math,
+                                     first._project(x, seq_lengths, projected)[:, None],
                                      w_h, carry0, mask=mask, b_h=b_h, w_in=w_in, b_in=b_in,
                                      in_scale=in_scale)
         return first._output(ys[:, 0], seq_lengths), _unstack_carries(final)

@@ -29,16 +29,13 @@ def lstm_gates(pre: Array) -> tuple[Array, Array, Array, Array]:
 
 
 class LSTMMath:
-    """Pointwise LSTM step on gate blocks (i, f, g, o); carry (h, c)."""
+    """Pointwise LSTM step on gate-major rows (i, f, g, o); carry (h, c)."""
 
     num_gates = 4
 
-    def forward(self, x: Blocks, r: Blocks, carry: Blocks) -> tuple[Blocks, Blocks]:
+    def forward(self, x: Array, r: Array, carry: Blocks) -> tuple[Blocks, Blocks]:
         _, c = carry
-        i = jax.nn.sigmoid(x[0] + r[0])
-        f = jax.nn.sigmoid(x[1] + r[1])
-        g = jnp.tanh(x[2] + r[2])
-        o = jax.nn.sigmoid(x[3] + r[3])
+        i, f, g, o = lstm_gates(x + r)
         c_new = f * c + i * g
         tanh_c = jnp.tanh(c_new)
         return (o * tanh_c, c_new), (i, f, g, o, tanh_c)
@@ -50,8 +47,8 @@ class LSTMMath:
         _, c = carry
         d_h, d_c = d_carry
         d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
-        d_pre = (d_c * g * i * (1.0 - i), d_c * c * f * (1.0 - f), d_c * i * (1.0 - g * g),
-                 d_h * tanh_c * o * (1.0 - o))
+        d_pre = jnp.concatenate([d_c * g * i * (1.0 - i), d_c * c * f * (1.0 - f),
+                                 d_c * i * (1.0 - g * g), d_h * tanh_c * o * (1.0 - o)], -1)
         return d_pre, None, (None, d_c * f)
 
 

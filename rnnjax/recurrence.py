@@ -2,9 +2,9 @@
 
 Per step, with G gate blocks of width H (LSTM G=4, GRU 3, Elman 1):
 
-    x_t = x_t W_x + b                 hoisted out of the loop: one matmul over all steps
-    r_t = h_{t-1} W_h + b_h           the recurrent product (b_h: PyTorch's b_hh; only the GRU's
-                                      b_hn is not folded into b)
+    x_t = x_t W_x + b                 [.., G*H], hoisted out of the loop: one matmul over all steps
+    r_t = h_{t-1} W_h + b_h           [.., G*H], the recurrent product (b_h: PyTorch's b_hh; only
+                                      the GRU's b_hn is not folded into b)
     carry_t, saved_t = math.forward(x_t, r_t, carry_{t-1})      pointwise: LSTM, GRU, Elman
 
 The backward pass (``jax.custom_vjp``) runs the time loop only for what is sequential -- the
@@ -17,14 +17,13 @@ single matmuls in the caller's autodiff.
 
 * parallel lanes (both directions of a bidirectional layer): every lane reads its own hoisted
   inputs and iteration t runs step t of every lane;
-* a wavefront stack (Kalchbrenner-style diagonal schedule): lane l is layer l and reads layer
-  l-1's output, times a dropout mask, through W_in[l]. Iteration s runs layer l at step s - l, so
-  L layers take T + L - 1 iterations instead of L * T.
+* a wavefront stack (a diagonal schedule): lane l is layer l and reads layer l-1's output, times
+  a dropout mask, through W_in[l]. Iteration s runs layer l at step s - l, so L layers take
+  T + L - 1 iterations instead of L * T.
 
 Either way each iteration's products are one batched matmul over lanes: [h ; dropout(h_below)] @
-[W_h ; W_in], which XLA's CPU backend spreads over cores where a single small matmul would run on
-one. Gate blocks enter the pointwise math as separate [L, B, H] arrays: XLA:CPU fuses a slice of a
-per-step [B, G*H] input badly (measured 5x slower on 2 cores).
+[W_h ; W_in]. On a 2-core CPU XLA runs a [32, 256] x [256, 1024] product on one core, and a batch
+of them on both.
 """
 
 from __future__ import annotations
@@ -41,15 +40,16 @@ Blocks = tuple[Array, ...]
 
 
 class CellMath(Protocol):
-    """The pointwise part of a cell: gate blocks and carries are tuples of [..., H] arrays."""
+    """The pointwise part of a cell: x_t and r_t are gate-major rows [..., G*H]; carries and
+    saved arrays are tuples of [..., H] arrays."""
 
     num_gates: int
 
-    def forward(self, x: Blocks, r: Blocks, carry: Blocks) -> tuple[Blocks, Blocks]:
-        """(x_t blocks, r_t blocks, carry_{t-1}) -> (carry_t, arrays the backward needs)."""
+    def forward(self, x: Array, r: Array, carry: Blocks) -> tuple[Blocks, Blocks]:
+        """(x_t, r_t, carry_{t-1}) -> (carry_t, arrays the backward needs)."""
 
     def backward(self, saved: Blocks, carry: Blocks, d_carry: Blocks
-                 ) -> tuple[Blocks, Blocks | None, tuple[Array | None, ...]]:
+                 ) -> tuple[Array, Array | None, tuple[Array | None, ...]]:
         """-> (d x_t, d r_t or None when equal to d x_t, d carry_{t-1} through the pointwise math
         only; None where that path does not exist)."""
 
@@ -57,11 +57,6 @@ class CellMath(Protocol):
 def accumulation_dtype(dtype) -> jnp.dtype:
     """float32 for float32/bfloat16/float16 inputs, float64 for float64 (gradient checks)."""
     return jnp.promote_types(dtype, jnp.float32)
-
-
-def gate_blocks(x: Array, num_gates: int) -> Blocks:
-    """[..., G*H] -> G arrays [..., H] (gate-major layout)."""
-    return tuple(jnp.split(x, num_gates, axis=-1))
 
 
 def heads_to_gate_major(x: Array, num_gates: int) -> Array:
@@ -138,8 +133,7 @@ def math_step(math: CellMath, w_h: Array, b_h: Array | None, carry: Blocks, x_t:
     r = lane_matmul(carry[0][None], w_h[None], math.num_gates)[0]
     if b_h is not None:
         r = r + b_h
-    x = gate_blocks(x_t.astype(accumulation_dtype(x_t.dtype)), math.num_gates)
-    return math.forward(x, gate_blocks(r, math.num_gates), carry)[0]
+    return math.forward(x_t.astype(accumulation_dtype(x_t.dtype)), r, carry)[0]
 
 
 @dataclass(frozen=True)
@@ -204,12 +198,12 @@ def _forward(math: CellMath, layout: _Layout, args: tuple, save: bool):
     xs = x_proj
     if layout.stacked:  # lane 0's inputs, padded to the wavefront's length
         xs = jnp.pad(xs, ((0, layout.lanes - 1), (0, 0), (0, 0), (0, 0)))
-    xs = gate_blocks(xs.astype(acc), gates)  # G x [S, Lx, B, H]
+    xs = xs.astype(acc)
     active = _activity(layout, mask)
     scale_steps, scale_shared = _in_scale(layout, in_scale)
     units = _units(layout, w_h, w_in)
-    b_h_blocks = None if b_h is None else gate_blocks(b_h[:, None].astype(acc), gates)
-    b_in_blocks = None if b_in is None else gate_blocks(b_in[:, None].astype(acc), gates)
+    b_h = None if b_h is None else b_h[:, None].astype(acc)
+    b_in = None if b_in is None else b_in[:, None].astype(acc)
 
     def body(carry, inputs):
         x_t, active_t, scale_t = inputs
@@ -220,14 +214,8 @@ def _forward(math: CellMath, layout: _Layout, args: tuple, save: bool):
             scale = scale_t if scale_t is not None else scale_shared
             lhs = jnp.concatenate([h, below if scale is None else below * scale], 0)
         out = lane_matmul(lhs, units, gates)
-        r = gate_blocks(out[:lanes], gates)
-        if b_h_blocks is not None:
-            r = tuple(a + b for a, b in zip(r, b_h_blocks, strict=True))
-        x = x_t
-        if layout.stacked:
-            x_in = gate_blocks(out[lanes:], gates)
-            x = tuple(jnp.concatenate([x0, xi + bi], 0)
-                      for x0, xi, bi in zip(x_t, x_in, b_in_blocks, strict=True))
+        r = out[:lanes] if b_h is None else out[:lanes] + b_h
+        x = jnp.concatenate([x_t, out[lanes:] + b_in], 0) if layout.stacked else x_t
         new, saved = math.forward(x, r, carry)
         if active_t is not None:
             new = tuple(jnp.where(active_t, n, o) for n, o in zip(new, carry, strict=True))
@@ -289,11 +277,10 @@ def _lanes_bwd(math, layout, res, cotangents):
         d_new = (d_state[0] + injected, *d_state[1:])
         d_x, d_r, d_through = math.backward(saved_t, previous_t, d_new)
         if active_t is not None:
-            d_x = tuple(jnp.where(active_t, d, 0.0) for d in d_x)
-            d_r = None if d_r is None else tuple(jnp.where(active_t, d, 0.0) for d in d_r)
-        d_x_cat = jnp.concatenate(d_x, -1)
-        d_r_cat = d_x_cat if d_r is None else jnp.concatenate(d_r, -1)
-        lhs = jnp.concatenate([d_r_cat, d_x_cat[1:]], 0) if layout.stacked else d_r_cat
+            d_x = jnp.where(active_t, d_x, 0.0)
+            d_r = None if d_r is None else jnp.where(active_t, d_r, 0.0)
+        d_r_row = d_x if d_r is None else d_r
+        lhs = jnp.concatenate([d_r_row, d_x[1:]], 0) if layout.stacked else d_r_row
         out = lane_matmul_transposed(lhs, units_t, gates)
         d_h = out[:lanes] if d_through[0] is None else out[:lanes] + d_through[0]
         d_prev = (d_h, *d_through[1:])
@@ -303,7 +290,7 @@ def _lanes_bwd(math, layout, res, cotangents):
         if layout.stacked:
             scale = scale_t if scale_t is not None else scale_shared
             new_pending = out[lanes:] if scale is None else out[lanes:] * scale
-        return (d_prev, new_pending), (d_x_cat, None if d_r is None else d_r_cat)
+        return (d_prev, new_pending), (d_x, d_r)
 
     batch, hidden = carry0[0].shape[1:]
     pending0 = jnp.zeros((lanes - 1, batch, hidden), acc) if layout.stacked else None

@@ -81,10 +81,8 @@ CASES = [  # kind, lanes, stacked, heads, lengths, in_scale over time (T) or sha
     ("elman_tanh", 1, False, 1, True, None),
     ("elman_relu", 1, False, 1, False, None),
     ("lstm", 2, False, 3, True, None),
-    ("gru", 2, False, 1, False, None),
     ("lstm", 3, True, 1, True, TIME),
     ("gru", 2, True, 1, False, 1),
-    ("elman_tanh", 3, True, 1, True, None),
 ]
 
 

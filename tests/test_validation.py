@@ -101,3 +101,11 @@ def test_bidirectional_initial_carry_must_be_a_pair(carry):
     with pytest.raises(TypeError, match=r"Bidirectional: initial_carry must be a \(forward, "
                        r"backward\) pair, got (ArrayImpl|list of length 3)"):
         layer(X, initial_carry=carry)
+
+
+def test_projected_inputs_are_checked_against_the_projection_width(layer):
+    with pytest.raises(ValueError, match=r"RNN: x must be of last dimension 16, got shape"):
+        layer(X, projected=True)
+    stack = StackedRNN("gru", 3, 4, 1, rngs=nnx.Rngs(0), bidirectional=True)
+    with pytest.raises(ValueError, match=r"projected must be False for a bidirectional first"):
+        stack(jnp.zeros((2, 5, 12)), projected=True)

@@ -3,11 +3,13 @@
     python -m experiments.lm.compare --config=experiments/lm/configs.py:zaremba_small \
         --cells=elman_tanh,gru,lstm --workdir=results/lm/compare_ptb
 
-Each cell trains in ``workdir/<cell>`` (resumable like any run, and a larger
+Each cell trains in ``workdir/<cell>``; with ``--learning_rates=a,b,...`` (a grid) each cell
+trains once per rate in ``workdir/<cell>/lr<rate>`` and the table lists every rate's validation
+result. Runs are resumable like any run, and a larger
 --config.num_epochs continues finished runs; a run whose results.json is complete for as many
-epochs is read, not rerun; a cell whose training diverges is logged and skipped). Non-LSTM
-cells run with impl="scan", the only implementation they have. Writes ``workdir/compare.json``
-and prints the markdown table.
+epochs is read, not rerun; a cell whose training diverges is logged and skipped). Every cell runs
+with the config's ``model.impl`` (default "auto"). Writes ``workdir/compare.json`` and prints the
+markdown table.
 """
 
 from __future__ import annotations
@@ -24,19 +26,33 @@ from experiments.lm.tables import TABLES
 from experiments.lm.train import train_and_evaluate
 from experiments.report.tables import RESULTS_FILE, commands, load_run, render
 from rnnjax.train.run import Diverged
+from rnnjax.validation import fail
 
 CONFIG = launch.define_config(__file__, "zaremba_small")
 _CELLS = flags.DEFINE_list("cells", ["elman_tanh", "gru", "lstm"], "Cell kinds to compare.")
+_RATES = flags.DEFINE_list("learning_rates", [], "A grid of optim.learning_rate values per cell "
+                           "(default: the config's own rate).")
 
 
-def cell_config(config: ml_collections.ConfigDict, cell: str) -> ml_collections.ConfigDict:
-    """``config`` with ``cell``, named ``<config name>/<cell>``."""
+def cell_config(config: ml_collections.ConfigDict, cell: str, rate: float | None = None
+                ) -> ml_collections.ConfigDict:
+    """``config`` with ``cell`` (and learning rate ``rate``), named ``<config name>/<cell>``
+    (``/lr<rate>``)."""
     config = copy.deepcopy(config)
-    config.name = f"{config.name}/{cell}"
+    config.name = f"{config.name}/{cell}" + ("" if rate is None else f"/lr{rate:g}")
     config.model.cell = cell
-    if cell != "lstm":
-        config.model.impl = "scan"
+    if rate is not None:
+        config.optim.learning_rate = rate
     return config
+
+
+def grid() -> list[tuple[str, float | None]]:
+    """(cell, learning rate or None) of every run, from --cells and --learning_rates."""
+    try:
+        rates = [float(rate) for rate in _RATES.value] or [None]
+    except ValueError:
+        fail("compare", "--learning_rates", "comma-separated numbers", _RATES.value)
+    return [(cell, rate) for cell in _CELLS.value for rate in rates]
 
 
 def _finished(results: Path, num_epochs: int) -> bool:
@@ -50,11 +66,12 @@ def _finished(results: Path, num_epochs: int) -> bool:
 def compare(config: ml_collections.ConfigDict, workdir: str, allow_changes: list[str]) -> None:
     root = Path(workdir)
     runs = []
-    for cell in _CELLS.value:
-        results = root / cell / RESULTS_FILE
+    for cell, rate in grid():
+        run_dir = root / cell if rate is None else root / cell / f"lr{rate:g}"
+        results = run_dir / RESULTS_FILE
         if not _finished(results, config.num_epochs):
             try:
-                train_and_evaluate(cell_config(config, cell), root / cell, allow_changes)
+                train_and_evaluate(cell_config(config, cell, rate), run_dir, allow_changes)
             except Diverged as err:  # a diverged cell is a result; go on to the next
                 logging.error("%s", err)
         if results.is_file():

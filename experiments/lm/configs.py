@@ -49,7 +49,8 @@ def base() -> ml_collections.ConfigDict:
     c.model.variational = False  # share dropout masks over time (Gal & Ghahramani 2016)
     c.model.tie_embeddings = False  # softmax weights = embedding^T (needs hidden == embed)
     c.model.init_scale = config_dict.placeholder(float)  # U[-s, s] for all weights (None: defaults)
-    c.model.impl = "xla"  # recurrence implementation: scan | xla | triton | auto (LSTM only)
+    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS
+    c.model.wavefront = config_dict.placeholder(bool)  # layers as one wavefront scan (None: auto)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta

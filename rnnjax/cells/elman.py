@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rnnjax import initializers as inits
-from rnnjax.cells.base import RecurrentCell
+from rnnjax.cells.base import Array, RecurrentCell
 from rnnjax.recurrence import Blocks
 from rnnjax.validation import check_choice
 
@@ -27,14 +27,14 @@ class ElmanMath:
     activation: str
     num_gates: int = 1
 
-    def forward(self, x: Blocks, r: Blocks, carry: Blocks) -> tuple[Blocks, Blocks]:
-        h = ACTIVATIONS[self.activation](x[0] + r[0])
+    def forward(self, x: Array, r: Array, carry: Blocks) -> tuple[Blocks, Blocks]:
+        h = ACTIVATIONS[self.activation](x + r)
         return (h,), (h,)
 
     def backward(self, saved: Blocks, carry: Blocks, d_carry: Blocks):
         (h,), (d_h,) = saved, d_carry
         d_pre = d_h * (1.0 - h * h) if self.activation == "tanh" else jnp.where(h > 0, d_h, 0.0)
-        return (d_pre,), None, (None,)
+        return d_pre, None, (None,)
 
 
 MATHS = {name: ElmanMath(name) for name in ACTIVATIONS}

@@ -33,12 +33,14 @@ class GRUMath:
 
     num_gates = 3
 
-    def forward(self, x: Blocks, r: Blocks, carry: Blocks) -> tuple[Blocks, Blocks]:
+    def forward(self, x: Array, r: Array, carry: Blocks) -> tuple[Blocks, Blocks]:
         (h,) = carry
-        reset = jax.nn.sigmoid(x[0] + r[0])
-        update = jax.nn.sigmoid(x[1] + r[1])
-        new = jnp.tanh(x[2] + reset * r[2])
-        return (new + update * (h - new),), (reset, update, new, r[2])
+        x_r, x_z, x_n = jnp.split(x, 3, axis=-1)
+        r_r, r_z, r_n = jnp.split(r, 3, axis=-1)
+        reset = jax.nn.sigmoid(x_r + r_r)
+        update = jax.nn.sigmoid(x_z + r_z)
+        new = jnp.tanh(x_n + reset * r_n)
+        return (new + update * (h - new),), (reset, update, new, r_n)
 
     def backward(self, saved: Blocks, carry: Blocks, d_carry: Blocks):
         reset, update, new, r_n = saved
@@ -46,7 +48,8 @@ class GRUMath:
         d_new = d_h * (1.0 - update) * (1.0 - new * new)
         d_update = d_h * (h - new) * update * (1.0 - update)
         d_reset = d_new * r_n * reset * (1.0 - reset)
-        return (d_reset, d_update, d_new), (d_reset, d_update, d_new * reset), (d_h * update,)
+        return (jnp.concatenate([d_reset, d_update, d_new], -1),
+                jnp.concatenate([d_reset, d_update, d_new * reset], -1), (d_h * update,))
 
 
 GRU_MATH = GRUMath()

@@ -36,7 +36,7 @@ class RNNClassifier(nnx.Module):
     def __init__(self, vocab_size: int, num_classes: int, *, rngs: nnx.Rngs, cell: str = "lstm",
                  embed_size: int = 128, hidden_size: int = 128, num_layers: int = 1,
                  bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
-                 impl: str = "scan", embeddings: Any = None, freeze_embeddings: bool = False):
+                 impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False):
         where = "RNNClassifier"
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         self.num_classes = check_positive_int(where, "num_classes", num_classes)

@@ -5,7 +5,10 @@
     logits_t = dropout(h_t) W_out + b_out      W_out = E^T when tied (Press & Wolf 2017)
 
 Dropout acts only on the non-recurrent connections, as in Zaremba et al. 2014; with
-``variational=True`` every dropout mask is shared over time (Gal & Ghahramani 2016).
+``variational=True`` every dropout mask is shared over time (Gal & Ghahramani 2016). Without
+dropout on the embedding and with fewer token types than tokens in a batch (a char LM), the first
+layer's input projection is applied to the V embedding rows and gathered,
+x_t W_x + b = (E W_x + b)[w_t], instead of to the B*T embedded tokens.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class RNNLM(nnx.Module):
     """Embedding -> ``StackedRNN`` of any cell kind -> softmax over the vocabulary.
 
     ``init_scale=s`` initialises every parameter (biases included) from U[-s, s], with no
-    forget-gate bias, as in Zaremba et al. 2014; ``None`` keeps the layers' own initialisers.
+    forget-gate bias, as in Zaremba et al. 2014; ``None`` keeps the cells' own initialisers and
+    draws the embedding from N(0, 1) (``rnnjax.initializers.embedding``).
     ``impl`` and ``wavefront`` are passed to the recurrent stack unchanged (the config chooses
     them; the defaults pick the fastest correct path, ``rnnjax.layers.resolve_impl``).
     """
@@ -73,7 +77,7 @@ class RNNLM(nnx.Module):
         if init is not None and "lstm" in cell:  # the LSTM family: no extra forget bias
             cell_kwargs["forget_bias"] = 0.0
         self.embed = nnx.Embed(vocab_size, embed_size, rngs=rngs,
-                               **({} if init is None else {"embedding_init": init}))
+                               embedding_init=inits.embedding() if init is None else init)
         self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
                               dropout=self.dropout, variational=self.variational, impl=impl,
                               wavefront=wavefront, cell_kwargs=cell_kwargs)
@@ -95,9 +99,15 @@ class RNNLM(nnx.Module):
         """tokens [B, T] int -> (logits [B, T, V] float32, carry after the last step)."""
         check_tokens("RNNLM", tokens)
         keys = [None] * 3 if dropout_key is None else list(jax.random.split(dropout_key, 3))
-        x = regularizers.dropout(self.embed(tokens), self.dropout, keys[0],
-                                 locked=self.variational)
-        h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
+        if (keys[0] is None or not self.dropout) and self.vocab_size < tokens.size:
+            # x_t W_x + b = (E W_x + b)[w_t]: project the V embedding rows, not the B*T inputs.
+            table = self.rnn.layers[0].cell.project_inputs(self.embed.embedding[...])
+            h, carry = self.rnn(jnp.take(table, tokens, axis=0), initial_carry=carry,
+                                dropout_key=keys[1], projected=True)
+        else:
+            x = regularizers.dropout(self.embed(tokens), self.dropout, keys[0],
+                                     locked=self.variational)
+            h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
         h = regularizers.dropout(h, self.dropout, keys[2], locked=self.variational)
         logits = (over_rows(self.embed.attend, h) + self.out_bias[...] if self.tie_embeddings
                   else over_rows(self.out, h))

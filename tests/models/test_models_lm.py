@@ -28,7 +28,7 @@ def assert_chunks_match_one_call(model):
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), carry_7, carry)
 
 
-@pytest.mark.parametrize(("cell", "impl"), [("lstm", "xla"), ("gru", "scan"),
+@pytest.mark.parametrize(("cell", "impl"), [("lstm", "xla"), ("gru", "auto"),
                                             ("elman_tanh", "scan")])
 def test_rnnlm_carry_continues_a_stream(cell, impl):
     assert_chunks_match_one_call(lm(cell=cell, impl=impl))
@@ -104,3 +104,17 @@ def test_make_model_builds_each_kind():
 def test_bad_arguments(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "layernorm_lstm"])
+def test_small_vocabulary_projects_the_embedding_table_with_the_same_result(cell):
+    model = lm(cell=cell)
+    assert TOKENS.size > VOCAB  # the table path: (E W_x + b)[w_t]
+
+    def loss(model, embedded):
+        logits = model(TOKENS)[0] if not embedded else model.out(model.rnn(model.embed(TOKENS))[0])
+        return jnp.sum(jnp.sin(logits))
+
+    np.testing.assert_allclose(loss(model, False), loss(model, True), rtol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                 nnx.grad(loss)(model, False), nnx.grad(loss)(model, True))

@@ -48,21 +48,22 @@ def test_sample_prints_the_prime_and_its_continuation(default_run):
     assert done.stdout.startswith("ROMEO:") and len(done.stdout) == len("ROMEO:") + 25 + 1
 
 
-def test_compare_then_report(tmp_path):
+def test_compare_a_learning_rate_grid_then_report(tmp_path):
     corpus = tmp_path / "tiny.txt"
     corpus.write_text(load_splits("shakespeare")["train"][:20_000])
     root = tmp_path / "compare"
     run("experiments.lm.compare", "--config=experiments/lm/configs.py:quick",
-        "--cells=elman_tanh,gru", f"--workdir={root}", "--config.data.corpus=text",
-        f"--config.data.path={corpus}", "--config.data.eval_bptt=32", "--config.steps_per_epoch=1")
+        "--cells=gru", "--learning_rates=0.002,0.001", f"--workdir={root}",
+        "--config.data.corpus=text", f"--config.data.path={corpus}",
+        "--config.data.eval_bptt=32", "--config.steps_per_epoch=1")
     rows = json.loads((root / "compare.json").read_text())
-    assert [r["name"] for r in rows] == ["quick/elman_tanh", "quick/gru"]
-    assert [r["model"]["impl"] for r in rows] == ["scan", "scan"]
+    assert [r["name"] for r in rows] == ["quick/gru/lr0.002", "quick/gru/lr0.001"]
+    assert [r["model"]["impl"] for r in rows] == ["auto", "auto"]
+    assert (root / "gru" / "lr0.001" / "results.json").is_file()
     out = tmp_path / "report"
     run("experiments.report", f"--results={root}", f"--out_dir={out}")
     table, plot = (out / "lm" / "REPORT.md").read_text(), out / "lm" / "curves.png"
-    assert ("| quick/elman_tanh | text | elman_tanh 2x16 | adam 0.002, clip 5 | 1/1 (1 steps) |"
-            in table)
+    assert "| quick/gru/lr0.001 | text | gru 2x16 | adam 0.001, clip 5 | 1/1 (1 steps) |" in table
     assert "bits/char" in table and plot.stat().st_size > 1000
 
 

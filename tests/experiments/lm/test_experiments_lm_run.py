@@ -110,15 +110,15 @@ def test_bad_config_fails_before_training(overrides, tmp_path, field, value, mes
     assert not (tmp_path / "metrics.jsonl").exists()
 
 
-def test_every_cell_trains_with_the_default_impl_and_a_wrong_impl_fails_clearly(overrides,
-                                                                             tmp_path):
+def test_every_cell_trains_with_the_default_impl_and_a_wrong_impl_fails_before_training(
+        overrides, tmp_path):
     results = train_and_evaluate(make_config(overrides, **{"model.cell": "gru",
                                                           "model.impl": "auto"}), tmp_path / "gru")
     assert results["status"] == "complete"
-    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" or "auto" for '
-                       r"LayerNormLSTMCell"):
-        train_and_evaluate(make_config(overrides, **{"model.cell": "layernorm_lstm",
-                                                    "model.impl": "xla"}), tmp_path / "ln")
+    config = make_config(overrides, **{"model.cell": "peephole_lstm", "model.impl": "xla"})
+    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" or "auto" for PeepholeLSTM'):
+        train_and_evaluate(config, tmp_path / "peephole")
+    assert not (tmp_path / "peephole" / "metrics.jsonl").exists()
 
 
 def test_bengio_window_lm_trains_at_word_level(corpus_file, tmp_path):
