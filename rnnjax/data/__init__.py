@@ -8,6 +8,7 @@ dataset that comes from a package (each data module registers its ``Source``).
         ...
 """
 
+from rnnjax.data import labelled  # noqa: F401  (registers the labelled datasets' Sources)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,
