@@ -122,7 +122,8 @@ def plot_accuracy(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_xticklabels([ROW_LABELS[n] for n in rows], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("test accuracy % (mean ± std over folds × seeds)")
     ax.set_ylim(40, 100)
-    ax.legend(fontsize=8)
+    if rows:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     path = out_dir / "accuracy.png"
     fig.savefig(path, dpi=120)

@@ -179,15 +179,16 @@ def replicates(config: ml_collections.ConfigDict) -> list[dict[str, int]]:
             for fold in range(data.folds_to_run or folds)]
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
-                       allow_changes: Iterable[str] = ()) -> dict[str, Any]:
-    """Every fold x seed of ``config`` in ``workdir`` (resumable); the aggregated results.
-
-    Compiled programs are cached in ``workdir/jax_cache`` (unless a JAX compilation cache is
-    already set), so that the replicates after the first reuse them instead of recompiling.
-    """
+def use_compilation_cache(workdir: str | Path) -> None:
+    """Cache compiled programs in ``workdir/jax_cache`` (unless a JAX compilation cache is set
+    already): each replicate is a new run whose jitted steps would otherwise compile again."""
     if not jax.config.jax_compilation_cache_dir:
         jax.config.update("jax_compilation_cache_dir", str(Path(workdir) / JAX_CACHE))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
+                       allow_changes: Iterable[str] = ()) -> dict[str, Any]:
+    """Every fold x seed of ``config`` in ``workdir`` (resumable); the aggregated results."""
     return run_replicates(ClassificationTask, config, workdir, replicates(config),
                           allow_changes=allow_changes)
