@@ -32,7 +32,9 @@ def test_max_over_time_of_relu_windows_with_h_minus_1_zero_pads():
     model = cnn(windows=(3,), dropout=0.0)
     n = 2
     x = np.pad(np.asarray(model.embedding[...])[np.asarray(TOKENS[1, :n])], ((2, 2), (0, 0)))
-    kernel, bias = np.asarray(model.convs[0].kernel[...]), np.asarray(model.convs[0].bias[...])
+    kernel = np.asarray(model.filters[0][...]).reshape(3, 6, 4)
+    bias = np.asarray(model.biases[0][...]) + 0.5
+    model.biases[0][...] = bias  # a non-zero bias
     windows = [np.maximum(np.einsum("hd,hdm->m", x[i:i + 3], kernel) + bias, 0)
                for i in range(n + 2)]
     z = np.max(windows, axis=0)
