@@ -211,7 +211,7 @@ def machine() -> dict[str, str]:
         cpu = next((line.split(":", 1)[1].strip() for line in f
                     if line.startswith("model name")), platform.processor())
     return {"machine": describe(), "cpu_model": cpu, "jax": jax.__version__,
-            "torch": torch.__version__, "torch_threads": str(torch.get_num_threads())}
+            "torch": torch.__version__}
 
 
 def run_child(model: str, impl: str) -> dict | None:
