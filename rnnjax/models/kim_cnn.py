@@ -29,7 +29,7 @@ from flax import nnx
 
 from rnnjax import regularizers
 from rnnjax.models.lm import check_tokens
-from rnnjax.validation import check_positive_int, check_rate, fail
+from rnnjax.validation import check_positive_int, check_rate, check_seq_lengths, fail
 
 Array = jax.Array
 _WHERE = "KimCNN"
@@ -82,6 +82,9 @@ class KimCNN(nnx.Module):
     def __call__(self, tokens: Array, lengths: Array, *, dropout_key: Array | None = None
                  ) -> Array:
         check_tokens(_WHERE, tokens)
+        if lengths is None:
+            fail(_WHERE, "lengths", "an int array [batch] of sentence lengths", None)
+        check_seq_lengths(_WHERE, lengths, *tokens.shape)
         table = self.embedding[...]
         if self.freeze_embeddings or self.multichannel:
             table = jax.lax.stop_gradient(table)

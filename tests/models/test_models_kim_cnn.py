@@ -75,3 +75,6 @@ def test_dropout_and_make_model_and_errors():
     with pytest.raises(ValueError, match=r"embeddings must be an array \[20, embed_size\], got "
                        r"shape \(19, 6\)"):
         cnn(embeddings=TABLE[:19])
+    with pytest.raises(ValueError, match=r"KimCNN: seq_lengths must be in \[1, 9\], got values "
+                       r"in \[0, 9\]"):
+        model(TOKENS, jnp.array([9, 0, 5]))
