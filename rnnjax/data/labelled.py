@@ -242,17 +242,14 @@ class KimDataset:
     read: Callable[[Path], list[tuple[str, str, str]]]  # folder -> (label, text, split)
     lowercase: bool = True
     split_clitics: bool = True
-
-    @property
-    def has_test_split(self) -> bool:
-        return any(file.endswith((".test", "TREC_10.label")) for file in self.files)
+    has_test_split: bool = False  # False: cross-validated
 
 
 def _sst(kind: str) -> KimDataset:
     files = {"train": f"stsa.{kind}.phrases.train", "dev": f"stsa.{kind}.dev",
              "test": f"stsa.{kind}.test"}
     return KimDataset(tuple(files.values()), _labelled_lines(files, _sst_line, "'label text' "
-                      "with an integer label"), split_clitics=False)
+                      "with an integer label"), split_clitics=False, has_test_split=True)
 
 
 _POLARITY = {"negative": "rt-polarity.neg", "positive": "rt-polarity.pos"}
@@ -266,7 +263,7 @@ KIM_DATASETS: dict[str, KimDataset] = {
     "sst2": _sst("binary"),  # the same without neutral, 2 classes
     "subj": KimDataset(tuple(_SUBJ.values()), _one_per_line(_SUBJ)),
     "trec": KimDataset(tuple(_TREC.values()), _labelled_lines(
-        _TREC, _trec_line, "'COARSE:fine question'"), lowercase=False),
+        _TREC, _trec_line, "'COARSE:fine question'"), lowercase=False, has_test_split=True),
     "cr": KimDataset(tuple(_CR.values()), _one_per_line(_CR)),
     "mpqa": KimDataset(tuple(_MPQA.values()), _one_per_line(_MPQA)),
 }
