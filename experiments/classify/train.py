@@ -71,6 +71,10 @@ class ClassificationTask(Task):
             fail(_WHERE, "config.data.max_len", "an int >= 0 (0: no truncation)",
                  repr(data.max_len))
         self.data = load_labelled(data.name, data_dir=data.data_dir, path=data.path)
+        if config.model.get("output") == "sigmoid" and len(self.data.classes) != 2:
+            fail(_WHERE, "config.model.output", "'softmax' for data of more than 2 classes "
+                 "(one sigmoid unit is a binary classifier)",
+                 f"'sigmoid' with {len(self.data.classes)} classes in {self.data.name}")
         splits = make_splits(self.data, fold=data.fold, num_folds=data.num_folds,
                              valid_fraction=data.valid_fraction)
         raw = self.data.tokenize()

@@ -103,6 +103,13 @@ def test_vectors_of_the_wrong_dimension_fail_before_training(tsv, tmp_path):
                        r"the dimension of config.model.vectors '.*vectors.txt', got 8"):
         train_and_evaluate(config, tmp_path / "run")
     assert not (tmp_path / "run" / "seed0-fold0" / "checkpoints").exists()
+    three = tmp_path / "three.tsv"
+    three.write_text("a\tx\nb\ty\nc\tz\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"config.model.output must be 'softmax' for data of "
+                       r"more than 2 classes .*, got 'sigmoid' with 3 classes"):
+        keras = get_config("keras_tiny")
+        keras.update_from_flattened_dict({"data.name": "file", "data.path": str(three)})
+        train_and_evaluate(keras, tmp_path / "keras")
     with pytest.raises(ValueError, match=r"config.data.folds_to_run must be an int in \[0, 10\]"):
         replicates(quick(tsv, **{"data.folds_to_run": 11}))
 
