@@ -81,7 +81,7 @@ def find_results(paths: Iterable[str | os.PathLike]) -> list[Path]:
         elif path.is_dir():
             found.update(p.resolve() for p in path.rglob(RESULTS_FILE))
     groups = {p.parent for p in found if "replicates" in _read(p)}
-    return sorted(p for p in found if not any(g in p.parents for g in groups))
+    return sorted(p for p in found if not any(g in p.parent.parents for g in groups))
 
 
 def _read(path: Path) -> dict[str, Any]:

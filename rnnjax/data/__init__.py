@@ -12,6 +12,7 @@ Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
 (``rnnjax.data.padded``).
 """
 
+from rnnjax.data import labelled  # noqa: F401  (registers the labelled datasets' Sources)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,

@@ -50,7 +50,19 @@ class Vocab:
     @classmethod
     def build(cls, text: str, level: str, *, max_size: int | None = None) -> Vocab:
         """Vocabulary of ``text`` (a training split): most frequent first, ties by token order."""
-        counts = Counter(tokenize(text, level))
+        return cls.from_counts(Counter(tokenize(text, level)), level, max_size=max_size)
+
+    @classmethod
+    def from_sequences(cls, sequences: Iterable[Sequence[str]], *,
+                       max_size: int | None = None) -> Vocab:
+        """Word vocabulary of already tokenised sequences (e.g. the training sentences of a
+        classifier), ranked like ``build``."""
+        return cls.from_counts(Counter(tok for seq in sequences for tok in seq), "word",
+                               max_size=max_size)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, level: str, *, max_size: int | None = None) -> Vocab:
+        """The tokens of ``counts``, most frequent first (ties by token order)."""
         for special in (UNK, EOS):
             counts.pop(special, None)
         ranked = sorted(counts, key=lambda tok: (-counts[tok], tok))
@@ -73,6 +85,11 @@ class Vocab:
     def encode(self, text: str) -> np.ndarray:
         """int32 ids of ``tokenize(text, level)``; unknown tokens map to ``<unk>``."""
         tokens = tokenize(text, self.level)
+        index, unk = self._index, self.unk_id
+        return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
+
+    def lookup(self, tokens: Sequence[str]) -> np.ndarray:
+        """int32 ids of ``tokens`` (nothing added); unknown tokens map to ``<unk>``."""
         index, unk = self._index, self.unk_id
         return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
 

@@ -5,6 +5,11 @@
     s   = pool(h, lengths)         last valid step | max | mean over time
     logits = dropout(s) W + b
 
+``output="sigmoid"`` (two classes only) is a single logistic unit z = dropout(s) w + b, p(class 1)
+= sigmoid(z), returned as the logits [0, z]: their softmax is exactly [1 - sigmoid(z), sigmoid(z)],
+so the softmax cross-entropy of the task is the binary cross-entropy of the sigmoid unit (the
+lectures' Keras model: Embedding(16) -> SimpleRNN(8) -> Dense(1, sigmoid)).
+
 With ``pooling="last"`` a bidirectional stack contributes its forward direction's last step and
 its backward direction's first step (where each direction ends). ``embeddings`` initialises E
 (e.g. GloVe rows from ``rnnjax.data.embedding_matrix``); ``freeze_embeddings`` stops its
@@ -28,6 +33,7 @@ from rnnjax.pooling import POOLINGS, pool
 from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
 
 Array = jax.Array
+OUTPUTS = ("softmax", "sigmoid")
 
 
 class RNNClassifier(nnx.Module):
@@ -36,13 +42,17 @@ class RNNClassifier(nnx.Module):
     def __init__(self, vocab_size: int, num_classes: int, *, rngs: nnx.Rngs, cell: str = "lstm",
                  embed_size: int = 128, hidden_size: int = 128, num_layers: int = 1,
                  bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
-                 impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False):
+                 impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False,
+                 output: str = "softmax"):
         where = "RNNClassifier"
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         self.num_classes = check_positive_int(where, "num_classes", num_classes)
         check_choice(where, "cell", cell, CELLS)
         self.pooling = check_choice(where, "pooling", pooling, POOLINGS)
         self.dropout = check_rate(where, "dropout", dropout)
+        self.output = check_choice(where, "output", output, OUTPUTS)
+        if output == "sigmoid" and num_classes != 2:
+            fail(where, "num_classes", "2 with output='sigmoid'", num_classes)
         self.freeze_embeddings = bool(freeze_embeddings)
         if embeddings is not None:
             embeddings = np.asarray(embeddings, np.float32)
@@ -59,7 +69,8 @@ class RNNClassifier(nnx.Module):
         self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
                               bidirectional=bidirectional, dropout=self.dropout, impl=impl)
         self.backward_size = self.rnn.output_size // 2 if bidirectional else 0
-        self.out = nnx.Linear(self.rnn.output_size, num_classes, rngs=rngs)
+        self.out = nnx.Linear(self.rnn.output_size, 1 if output == "sigmoid" else num_classes,
+                              rngs=rngs)
 
     def __call__(self, tokens: Array, lengths: Array, *, dropout_key: Array | None = None
                  ) -> Array:
@@ -72,4 +83,7 @@ class RNNClassifier(nnx.Module):
         h, _ = self.rnn(x, seq_lengths=lengths, dropout_key=keys[1])
         pooled = pool(h, lengths, self.pooling, backward_size=self.backward_size)
         pooled = regularizers.dropout(pooled[:, None], self.dropout, keys[2])[:, 0]
-        return self.out(pooled).astype(jnp.float32)
+        logits = self.out(pooled).astype(jnp.float32)
+        if self.output == "sigmoid":
+            logits = jnp.concatenate([jnp.zeros_like(logits), logits], axis=-1)
+        return logits

@@ -6,14 +6,20 @@ i.e. constant for ``lr_decay_after`` epochs, then multiplied by ``lr_decay`` at 
 later epoch (small config: 1.0 for 4 epochs, then halved). The optimiser takes the rate as an
 injected hyperparameter so that the training loop sets it per epoch, also mid-epoch on resume.
 Update: clip the gradient's global norm (``clip_norm`` > 0), add ``weight_decay * params``
-(L2, coupled: for Adam this is not AdamW), then the optimiser's own rule.
+(L2, coupled: for Adam this is not AdamW), then the optimiser's own rule; with ``max_norm`` > 0,
+finally rescale every column k of the 2-D parameters named by ``max_norm_params`` so that
+||W[:, k]||_2 <= max_norm after the step (Hinton et al. 2012; Kim 2014's constraint on the softmax
+weights, s = 3).
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import optax
 
 from rnnjax.validation import check_choice, fail
@@ -49,6 +55,11 @@ def check_optim_config(c: Mapping[str, Any]) -> None:
     _check_number("clip_norm", c.get("clip_norm", 0.0), 0.0, strict=False)
     _check_number("weight_decay", c.get("weight_decay", 0.0), 0.0, strict=False)
     _check_number("momentum", c.get("momentum", 0.0), 0.0, strict=False, upper=1.0)
+    _check_number("max_norm", c.get("max_norm", 0.0), 0.0, strict=False)
+    names = c.get("max_norm_params", ())
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        fail(_WHERE, "optim.max_norm_params", "a list of parameter path patterns such as "
+             "'out.kernel'", repr(names))
 
 
 def learning_rate(c: Mapping[str, Any], epoch: int) -> float:
@@ -57,16 +68,50 @@ def learning_rate(c: Mapping[str, Any], epoch: int) -> float:
     return float(c["learning_rate"] * decay ** max(0, epoch + 1 - after))
 
 
+def _path_name(path: tuple[Any, ...]) -> str:
+    """'out.kernel' for the key path of a parameter (dict keys, attributes, indices)."""
+    parts = []
+    for key in path:
+        part = getattr(key, "key", getattr(key, "name", getattr(key, "idx", key)))
+        parts.append(str(part))
+    return ".".join(p for p in parts if p != "value")
+
+
+def max_norm_columns(limit: float, patterns: tuple[str, ...]) -> optax.GradientTransformation:
+    """After the update, W[:, k] *= min(1, limit / ||W[:, k]||) for every 2-D parameter whose
+    path matches one of ``patterns`` (fnmatch, e.g. "out.kernel"); a projection, so it reads the
+    parameters and replaces the update u by proj(W + u) - W."""
+
+    def update(updates, state, params):
+        if params is None:
+            raise ValueError("max_norm_columns: params must be passed to update, got None")
+
+        def project(path, u, w):
+            if w.ndim != 2 or not any(fnmatch.fnmatchcase(_path_name(path), p)
+                                      for p in patterns):
+                return u
+            new = w + u
+            norms = jnp.sqrt(jnp.sum(jnp.square(new), axis=0, keepdims=True))
+            return new * jnp.minimum(1.0, limit / jnp.maximum(norms, 1e-7)) - w
+
+        return jax.tree_util.tree_map_with_path(project, updates, params), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
 def make_optimizer(c: Mapping[str, Any]) -> optax.GradientTransformation:
-    """clip -> weight decay -> ``c["name"]``, with the learning rate an injected hyperparameter."""
+    """clip -> weight decay -> ``c["name"]`` -> max-norm projection, with the learning rate an
+    injected hyperparameter."""
     check_optim_config(c)
     clip, weight_decay = c.get("clip_norm", 0.0), c.get("weight_decay", 0.0)
+    limit, patterns = c.get("max_norm", 0.0), tuple(c.get("max_norm_params", ()))
 
     def chain(learning_rate: float) -> optax.GradientTransformation:
         return optax.chain(
             optax.clip_by_global_norm(clip) if clip else optax.identity(),
             optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
             OPTIMIZERS[c["name"]](learning_rate, c),
+            max_norm_columns(limit, patterns) if limit else optax.identity(),
         )
 
     return optax.inject_hyperparams(chain)(learning_rate=learning_rate(c, 0))

@@ -72,3 +72,15 @@ def test_make_model_and_errors():
         classifier(embeddings=np.zeros((19, 8)))
     with pytest.raises(ValueError, match=r"freeze_embeddings must be False without pretrained"):
         classifier(freeze_embeddings=True)
+
+
+def test_sigmoid_output_is_a_two_class_softmax_with_one_pinned_logit():
+    model = RNNClassifier(20, 2, rngs=nnx.Rngs(0), embed_size=6, hidden_size=5,
+                          cell="elman_tanh", output="sigmoid")
+    assert model.out.kernel.shape == (5, 1)
+    logits = model(TOKENS, LENGTHS)
+    assert logits.shape == (3, 2) and not np.asarray(logits[:, 0]).any()
+    np.testing.assert_allclose(jax.nn.softmax(logits)[:, 1], jax.nn.sigmoid(logits[:, 1]),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match=r"num_classes must be 2 with output='sigmoid', got 4"):
+        RNNClassifier(20, 4, rngs=nnx.Rngs(0), output="sigmoid")

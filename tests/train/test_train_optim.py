@@ -78,3 +78,19 @@ def test_every_optimizer_descends_a_quadratic(name):
 def test_bad_optimizer_fields(fields, message):
     with pytest.raises(ValueError, match=f"make_optimizer: {message}"):
         make_optimizer(sgd(**fields))
+
+
+def test_max_norm_projects_the_named_columns_after_the_step():
+    params = {"out": {"kernel": jnp.asarray([[3.0, 0.1], [4.0, 0.1]]), "bias": jnp.ones(2)},
+              "conv": {"kernel": jnp.full((2, 2), 10.0)}}
+    zero = {"out": {"kernel": jnp.zeros((2, 2)), "bias": jnp.zeros(2)},
+            "conv": {"kernel": jnp.zeros((2, 2))}}
+    step = update(sgd(max_norm=3.0, max_norm_params=["out.kernel"]), zero, params)
+    new = optax.apply_updates(params, step)
+    # column 0 has norm 5 -> scaled to 3; column 1 is within the limit; others untouched
+    np.testing.assert_allclose(new["out"]["kernel"], [[1.8, 0.1], [2.4, 0.1]], rtol=1e-6)
+    np.testing.assert_array_equal(new["conv"]["kernel"], params["conv"]["kernel"])
+    np.testing.assert_array_equal(new["out"]["bias"], params["out"]["bias"])
+    with pytest.raises(ValueError, match=r"optim.max_norm_params must be a list of parameter "
+                       r"path patterns"):
+        make_optimizer(sgd(max_norm=3.0, max_norm_params="out.kernel"))
