@@ -1,5 +1,6 @@
-"""Datasets: language-model corpora, vocabularies and truncated-BPTT batches; ``prepare`` for every
-dataset that comes from a package (each data module registers its ``Source``).
+"""Datasets: language-model corpora, vocabularies and truncated-BPTT batches, tagged sentences
+(``tagged``), names by nationality (``names``); ``prepare`` for every dataset that comes from a
+package (each data module registers its ``Source``).
 
     corpus = load_corpus("shakespeare")  # embedded, char level
     corpus = load_corpus("ptb")  # after `python -m rnnjax.data prepare --corpus=ptb`
@@ -8,6 +9,7 @@ dataset that comes from a package (each data module registers its ``Source``).
         ...
 """
 
+from rnnjax.data import names, tagged  # noqa: F401  (register their Sources)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,
@@ -28,7 +30,7 @@ from rnnjax.data.prepare import (
     resolve_data_dir,
 )
 from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
-from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
+from rnnjax.data.vocab import EOS, UNK, Labels, Vocab, tokenize
 
 __all__ = [
     "CORPORA",
@@ -39,6 +41,7 @@ __all__ = [
     "Corpus",
     "CorpusSpec",
     "LMBatches",
+    "Labels",
     "Package",
     "Source",
     "Vocab",
