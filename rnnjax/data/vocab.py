@@ -34,6 +34,15 @@ def tokenize(text: str, level: str) -> list[str]:
     return [tok for line in lines for tok in (*line.split(), EOS)]
 
 
+def _check_max_size(where: str, max_size: int | None) -> int | None:
+    """None, or a vocabulary size of at least 3 (<unk>, <eos> and one token)."""
+    if max_size is not None:
+        max_size = check_positive_int(where, "max_size", max_size)
+        if max_size < 3:
+            fail(where, "max_size", "at least 3 (<unk>, <eos> and one token)", max_size)
+    return max_size
+
+
 class Vocab:
     """Token <-> id mapping; id 0 is ``<unk>``, id 1 is ``<eos>``, then tokens by frequency."""
 
@@ -52,6 +61,7 @@ class Vocab:
     @classmethod
     def build(cls, text: str, level: str, *, max_size: int | None = None) -> Vocab:
         """Vocabulary of ``text`` (a training split): most frequent first, ties by token order."""
+        _check_max_size("Vocab.build", max_size)
         return cls.from_counts(Counter(tokenize(text, level)), level, max_size=max_size)
 
     @classmethod
@@ -63,10 +73,7 @@ class Vocab:
         min_count = check_positive_int(where, "min_count", min_count)
         counts = {tok: n for tok, n in counts.items() if tok not in (UNK, EOS) and n >= min_count}
         ranked = sorted(counts, key=lambda tok: (-counts[tok], tok))
-        if max_size is not None:
-            max_size = check_positive_int(where, "max_size", max_size)
-            if max_size < 3:
-                fail(where, "max_size", "at least 3 (<unk>, <eos> and one token)", max_size)
+        if _check_max_size(where, max_size) is not None:
             ranked = ranked[: max_size - 2]
         return cls((UNK, EOS, *ranked), level)
 
