@@ -80,7 +80,7 @@ def test_from_counts_min_count_lookup_and_labels(tmp_path):
     vocab = Vocab.from_counts({"the": 5, "cat": 2, "sat": 1, UNK: 9}, "word", min_count=2)
     assert vocab.tokens == (UNK, EOS, "the", "cat")
     np.testing.assert_array_equal(vocab.lookup(["cat", "sat", "the"]), [3, 0, 2])
-    with pytest.raises(ValueError, match="Vocab.from_counts: min_count must be a positive int"):
+    with pytest.raises(ValueError, match=r"Vocab.from_counts: min_count must be a positive int"):
         Vocab.from_counts({"a": 1}, "word", min_count=0)
     labels = Labels(["NN", "DT"])
     np.testing.assert_array_equal(labels.encode(["DT", "NN", "DT"]), [1, 0, 1])
