@@ -20,6 +20,8 @@ from experiments.names.train import CONFUSION_FILE
 from experiments.report.tables import Column, RunTable, mean_std, minutes
 
 Run = dict[str, Any]
+# the classifier rows in the order of the table; other runs (e.g. your own data) follow
+ORDER = ("ngram_logreg", "elman", "gru", "lstm", "bilstm", "bilstm_large")
 
 
 def _percent(metric: str):
@@ -45,7 +47,8 @@ TABLES = (
     RunTable(
         title="Names by nationality: classifier accuracy % (test split)",
         select=_is("classify"),
-        sort=lambda run: (run.get("corpus", ""), run["name"] != "ngram_logreg", run["name"]),
+        sort=lambda run: (run.get("corpus", ""), ORDER.index(run["name"]) if run["name"] in ORDER
+                          else len(ORDER), run["name"]),
         columns=(
             Column("run", lambda r: r["name"]),
             Column("data", lambda r: f"{r['corpus']} (categories >= {r['min_names']} names)"),
@@ -85,8 +88,9 @@ TABLES = (
 )
 
 
-def _confusion(run: Run) -> tuple[list[str], np.ndarray] | None:
-    """The test confusion matrix of ``run``, summed over its replicates."""
+def _confusion(run: Run) -> tuple[list[str], np.ndarray, int] | None:
+    """(categories, the test confusion matrix of ``run`` summed over its replicates, their
+    number)."""
     workdir = Path(run["workdir"])
     paths = ([workdir / r["replicate"] / CONFUSION_FILE for r in run["replicates"]]
              if "replicates" in run else [workdir / CONFUSION_FILE])
@@ -94,7 +98,7 @@ def _confusion(run: Run) -> tuple[list[str], np.ndarray] | None:
     if not paths:
         return None
     loaded = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
-    return loaded[0]["categories"], sum(np.asarray(c["confusion"]) for c in loaded)
+    return loaded[0]["categories"], sum(np.asarray(c["confusion"]) for c in loaded), len(loaded)
 
 
 def plot_confusion(runs: Sequence[Run], out_dir: Path) -> Path:
@@ -116,7 +120,7 @@ def plot_confusion(runs: Sequence[Run], out_dir: Path) -> Path:
         return path
     best = max(candidates, key=lambda r: (len(_confusion(r)[0]), r.get("mean", r).get(
         "test_accuracy", 0.0)))
-    labels, counts = _confusion(best)
+    labels, counts, seeds = _confusion(best)
     recall = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     size = max(6.0, 0.32 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
@@ -126,7 +130,7 @@ def plot_confusion(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{best['name']} on {best['corpus']}: test recall per country "
-                 f"({int(counts.sum())} names)", fontsize=9)
+                 f"({int(counts.sum()) // seeds} names x {seeds} seeds)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
