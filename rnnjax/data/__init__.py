@@ -7,6 +7,10 @@ package (each data module registers its ``Source``).
     batches = LMBatches(corpus.train_ids, batch_size=20, bptt=35)
     for inputs, targets in batches.iter_epoch(epoch):  # [B, T] int32 each
         ...
+
+Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
+``load_word_pairs``), skip-gram batches (``rnnjax.data.skipgram``), padded batches
+(``rnnjax.data.padded``).
 """
 
 from rnnjax.data import names, tagged  # noqa: F401  (register their Sources)
@@ -31,6 +35,7 @@ from rnnjax.data.prepare import (
 )
 from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Labels, Vocab, tokenize
+from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
 
 __all__ = [
     "CORPORA",
@@ -47,9 +52,11 @@ __all__ = [
     "Vocab",
     "WordVectors",
     "embedding_matrix",
+    "load_analogies",
     "load_corpus",
     "load_splits",
     "load_vectors",
+    "load_word_pairs",
     "prepare",
     "read_manifest",
     "register",
