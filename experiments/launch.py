@@ -20,7 +20,9 @@ from absl import flags
 from ml_collections import config_flags
 
 from rnnjax import cli
+from rnnjax.train.run import Task, run, run_replicates
 from rnnjax.train.sharding import initialize_distributed
+from rnnjax.validation import fail
 
 WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory of the run: config, checkpoints, metrics, results. Restarting "
@@ -54,3 +56,22 @@ def main(train: Callable[[ml_collections.ConfigDict, str, list[str]], Any],
         train(config.value, WORKDIR.value, ALLOW_CHANGES.value)
 
     cli.run(run)
+
+
+def over_seeds(make_task: Callable[[ml_collections.ConfigDict], Task]) -> Train:
+    """``train(config, workdir, allow_changes)`` running ``config.seeds`` replicates (seeds
+    ``config.seed``, ``config.seed + 1``, ...; ``rnnjax.train.run_replicates``, mean ± std in
+    workdir/results.json), or one ordinary run in ``workdir`` when ``config.seeds`` is 1."""
+
+    def train(config: ml_collections.ConfigDict, workdir: str | Path,
+              allow_changes: Any = ()) -> dict[str, Any]:
+        seeds = config.get("seeds", 1)
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+            fail("launch", "config.seeds", "a positive int (the number of seeds)", repr(seeds))
+        if seeds == 1:
+            return run(make_task(config), workdir, allow_changes=allow_changes)
+        return run_replicates(make_task, config, workdir,
+                              [{"seed": config.seed + i} for i in range(seeds)],
+                              allow_changes=allow_changes)
+
+    return train

@@ -80,7 +80,11 @@ def find_results(paths: Iterable[str | os.PathLike]) -> list[Path]:
             found.add(path.resolve())
         elif path.is_dir():
             found.update(p.resolve() for p in path.rglob(RESULTS_FILE))
-    groups = {p.parent for p in found if "replicates" in _read(p)}
+    # a run of replicates: its results.json lists them; while its first replicate runs, only the
+    # run's config.json and run.json are there
+    groups = {p.parent for p in found if "replicates" in _read(p)} | {
+        p.parent.parent for p in found
+        if all((p.parent.parent / name).is_file() for name in ("config.json", "run.json"))}
     return sorted(p for p in found if not any(g in p.parent.parents for g in groups))
 
 
@@ -98,9 +102,13 @@ def load_run(path: Path) -> Run:
 
 
 def mean_std(run: Run, metric: str, scale: float = 1.0, digits: int = 1) -> str:
-    """'81.2 ± 1.3' from a run of replicates (``metric`` scaled), with '(n/N)' while partial."""
+    """'81.2 ± 1.3' from a run of replicates (``metric`` scaled), with '(n/N)' while partial;
+    '81.2' from a single run."""
     if metric not in run.get("mean", {}):
-        return "-"
+        value = run.get(metric)
+        if "replicates" in run or not isinstance(value, int | float) or isinstance(value, bool):
+            return "-"
+        return f"{value * scale:.{digits}f}"
     text = (f"{run['mean'][metric] * scale:.{digits}f} ± "
             f"{run['std'][metric] * scale:.{digits}f}")
     done, total = run.get("replicates_done"), run.get("replicates_total")

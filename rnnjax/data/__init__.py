@@ -1,5 +1,6 @@
-"""Datasets: language-model corpora, vocabularies and truncated-BPTT batches; ``prepare`` for every
-dataset that comes from a package (each data module registers its ``Source``).
+"""Datasets: language-model corpora, vocabularies and truncated-BPTT batches, tagged sentences
+(``tagged``), names by nationality (``names``); ``prepare`` for every dataset that comes from a
+package (each data module registers its ``Source``).
 
     corpus = load_corpus("shakespeare")  # embedded, char level
     corpus = load_corpus("ptb")  # after `python -m rnnjax.data prepare --corpus=ptb`
@@ -12,7 +13,7 @@ Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
 (``rnnjax.data.padded``).
 """
 
-from rnnjax.data import labelled  # noqa: F401  (registers the labelled datasets' Sources)
+from rnnjax.data import labelled, names, tagged  # noqa: F401  (register their Sources)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,
@@ -33,7 +34,7 @@ from rnnjax.data.prepare import (
     resolve_data_dir,
 )
 from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
-from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
+from rnnjax.data.vocab import EOS, UNK, Labels, Vocab, tokenize
 from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Corpus",
     "CorpusSpec",
     "LMBatches",
+    "Labels",
     "Package",
     "Source",
     "Vocab",

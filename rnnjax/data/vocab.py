@@ -1,10 +1,11 @@
-"""Character and word vocabularies with ``<unk>`` and ``<eos>``, saved as JSON next to a model."""
+"""Character and word vocabularies with ``<unk>`` and ``<eos>``, and class labels, saved as JSON
+next to a model."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ UNK = "<unk>"
 EOS = "<eos>"
 LEVELS = ("char", "word")
 _FORMAT = "rnnjax-vocab/1"
+_LABELS_FORMAT = "rnnjax-labels/1"
 
 
 def tokenize(text: str, level: str) -> list[str]:
@@ -30,6 +32,15 @@ def tokenize(text: str, level: str) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return [tok for line in lines for tok in (*line.split(), EOS)]
+
+
+def _check_max_size(where: str, max_size: int | None) -> int | None:
+    """None, or a vocabulary size of at least 3 (<unk>, <eos> and one token)."""
+    if max_size is not None:
+        max_size = check_positive_int(where, "max_size", max_size)
+        if max_size < 3:
+            fail(where, "max_size", "at least 3 (<unk>, <eos> and one token)", max_size)
+    return max_size
 
 
 class Vocab:
@@ -50,6 +61,7 @@ class Vocab:
     @classmethod
     def build(cls, text: str, level: str, *, max_size: int | None = None) -> Vocab:
         """Vocabulary of ``text`` (a training split): most frequent first, ties by token order."""
+        _check_max_size("Vocab.build", max_size)
         return cls.from_counts(Counter(tokenize(text, level)), level, max_size=max_size)
 
     @classmethod
@@ -61,15 +73,15 @@ class Vocab:
                                max_size=max_size)
 
     @classmethod
-    def from_counts(cls, counts: Counter, level: str, *, max_size: int | None = None) -> Vocab:
-        """The tokens of ``counts``, most frequent first (ties by token order)."""
-        for special in (UNK, EOS):
-            counts.pop(special, None)
+    def from_counts(cls, counts: Mapping[str, int], level: str, *, max_size: int | None = None,
+                    min_count: int = 1) -> Vocab:
+        """Tokens counted ``min_count`` times or more, most frequent first (ties by token order),
+        the ``max_size - 2`` most frequent if given; ``<unk>`` and ``<eos>`` first."""
+        where = "Vocab.from_counts"
+        min_count = check_positive_int(where, "min_count", min_count)
+        counts = {tok: n for tok, n in counts.items() if tok not in (UNK, EOS) and n >= min_count}
         ranked = sorted(counts, key=lambda tok: (-counts[tok], tok))
-        if max_size is not None:
-            max_size = check_positive_int("Vocab.build", "max_size", max_size)
-            if max_size < 3:
-                fail("Vocab.build", "max_size", "at least 3 (<unk>, <eos> and one token)", max_size)
+        if _check_max_size(where, max_size) is not None:
             ranked = ranked[: max_size - 2]
         return cls((UNK, EOS, *ranked), level)
 
@@ -88,10 +100,10 @@ class Vocab:
         index, unk = self._index, self.unk_id
         return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
 
-    def lookup(self, tokens: Sequence[str]) -> np.ndarray:
-        """int32 ids of ``tokens`` (nothing added); unknown tokens map to ``<unk>``."""
+    def lookup(self, tokens: Iterable[str]) -> np.ndarray:
+        """int32 ids of already tokenised ``tokens`` (unknown ones map to ``<unk>``)."""
         index, unk = self._index, self.unk_id
-        return np.fromiter((index.get(t, unk) for t in tokens), dtype=np.int32, count=len(tokens))
+        return np.asarray([index.get(t, unk) for t in tokens], np.int32)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text of ``ids``: ``<eos>`` ends a line; at char level ``<unk>`` shows as U+FFFD."""
@@ -130,3 +142,45 @@ class Vocab:
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             fail("Vocab.load", "path", f"a JSON object with format {_FORMAT!r}", str(path))
         return cls(payload["tokens"], payload["level"])
+
+
+class Labels:
+    """The classes of a task (tags, categories): ``names[i]`` is class ``i``; saved as JSON."""
+
+    def __init__(self, names: Iterable[str]):
+        self.names = tuple(names)
+        if not self.names or len(set(self.names)) != len(self.names):
+            fail("Labels", "names", "a non-empty sequence without duplicates", self.names[:10])
+        self.index = {name: i for i, name in enumerate(self.names)}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Labels) and self.names == other.names
+
+    def __repr__(self) -> str:
+        return f"Labels({len(self)}: {', '.join(self.names[:5])}{', ...' if len(self) > 5 else ''})"
+
+    def encode(self, names: Iterable[str], where: str = "Labels.encode") -> np.ndarray:
+        """int32 class ids of ``names``; a name not among the classes is an error."""
+        try:
+            return np.asarray([self.index[name] for name in names], np.int32)
+        except KeyError as err:
+            fail(where, "label", f"one of the {len(self)} classes {self.names[:8]}...",
+                 repr(err.args[0]))
+
+    def to_json(self) -> str:
+        return json.dumps({"format": _LABELS_FORMAT, "names": list(self.names)},
+                          ensure_ascii=False, indent=0)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Labels:
+        """Read labels written with ``to_json``."""
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            fail("Labels.load", "path", "a labels JSON file", f"{path} ({err})")
+        if not isinstance(payload, dict) or payload.get("format") != _LABELS_FORMAT:
+            fail("Labels.load", "path", f"a JSON object with format {_LABELS_FORMAT!r}", str(path))
+        return cls(payload["names"])

@@ -12,11 +12,13 @@ from rnnjax.models.bengio import BengioLM
 from rnnjax.models.classifier import RNNClassifier
 from rnnjax.models.kim_cnn import KimCNN
 from rnnjax.models.lm import RNNLM
+from rnnjax.models.tagger import RNNTagger
 from rnnjax.validation import check_choice, fail
 
 # config.model.kind -> model class
 MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
-                                       "rnn_classifier": RNNClassifier, "kim_cnn": KimCNN}
+                                       "rnn_classifier": RNNClassifier, "kim_cnn": KimCNN,
+                                       "rnn_tagger": RNNTagger}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
@@ -37,4 +39,4 @@ def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes:
     return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "KimCNN", "RNNClassifier", "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "KimCNN", "RNNClassifier", "RNNTagger", "make_model"]

@@ -1,4 +1,5 @@
-"""A recurrent sequence classifier (sentences, documents, names).
+"""A recurrent sequence classifier (sentences, documents, names), and the encoder it shares with
+the tagger (``rnnjax.models.tagger``).
 
     e_t = dropout(E[w_t])          embedding (random or pretrained)
     h_t = StackedRNN(e)_t          uni- or bidirectional, any cell, any depth
@@ -36,23 +37,19 @@ Array = jax.Array
 OUTPUTS = ("softmax", "sigmoid")
 
 
-class RNNClassifier(nnx.Module):
-    """tokens [B, T] and lengths [B] -> class logits [B, num_classes]."""
+class EmbeddedRNN(nnx.Module):
+    """Embedding -> dropout -> ``StackedRNN``, and an output layer ``out`` of ``num_outputs``
+    units over its features; subclasses decide where ``out`` applies (pooled or per token)."""
 
-    def __init__(self, vocab_size: int, num_classes: int, *, rngs: nnx.Rngs, cell: str = "lstm",
-                 embed_size: int = 128, hidden_size: int = 128, num_layers: int = 1,
-                 bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
-                 impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False,
-                 output: str = "softmax"):
-        where = "RNNClassifier"
+    where = "EmbeddedRNN"
+
+    def __init__(self, vocab_size: int, num_outputs: int, *, rngs: nnx.Rngs, cell: str,
+                 embed_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                 dropout: float, impl: str, embeddings: Any, freeze_embeddings: bool):
+        where = self.where
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
-        self.num_classes = check_positive_int(where, "num_classes", num_classes)
         check_choice(where, "cell", cell, CELLS)
-        self.pooling = check_choice(where, "pooling", pooling, POOLINGS)
         self.dropout = check_rate(where, "dropout", dropout)
-        self.output = check_choice(where, "output", output, OUTPUTS)
-        if output == "sigmoid" and num_classes != 2:
-            fail(where, "num_classes", "2 with output='sigmoid'", num_classes)
         self.freeze_embeddings = bool(freeze_embeddings)
         if embeddings is not None:
             embeddings = np.asarray(embeddings, np.float32)
@@ -69,21 +66,48 @@ class RNNClassifier(nnx.Module):
         self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
                               bidirectional=bidirectional, dropout=self.dropout, impl=impl)
         self.backward_size = self.rnn.output_size // 2 if bidirectional else 0
-        self.out = nnx.Linear(self.rnn.output_size, 1 if output == "sigmoid" else num_classes,
-                              rngs=rngs)
+        self.out = nnx.Linear(self.rnn.output_size, num_outputs, rngs=rngs)
 
-    def __call__(self, tokens: Array, lengths: Array, *, dropout_key: Array | None = None
-                 ) -> Array:
-        check_tokens("RNNClassifier", tokens)
+    def encode(self, tokens: Array, lengths: Array, dropout_key: Array | None
+               ) -> tuple[Array, Array | None]:
+        """(features h [B, T, F], zero past each length; the key of the output dropout)."""
+        check_tokens(self.where, tokens)
         keys = [None] * 3 if dropout_key is None else list(jax.random.split(dropout_key, 3))
         table = self.embed.embedding[...]
         if self.freeze_embeddings:
             table = jax.lax.stop_gradient(table)
         x = regularizers.dropout(jnp.take(table, tokens, axis=0), self.dropout, keys[0])
         h, _ = self.rnn(x, seq_lengths=lengths, dropout_key=keys[1])
+        return h, keys[2]
+
+
+class RNNClassifier(EmbeddedRNN):
+    """tokens [B, T] and lengths [B] -> class logits [B, num_classes]."""
+
+    where = "RNNClassifier"
+
+    def __init__(self, vocab_size: int, num_classes: int, *, rngs: nnx.Rngs, cell: str = "lstm",
+                 embed_size: int = 128, hidden_size: int = 128, num_layers: int = 1,
+                 bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
+                 impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False,
+                 output: str = "softmax"):
+        self.num_classes = check_positive_int(self.where, "num_classes", num_classes)
+        self.pooling = check_choice(self.where, "pooling", pooling, POOLINGS)
+        self.output = check_choice(self.where, "output", output, OUTPUTS)
+        if output == "sigmoid" and num_classes != 2:
+            fail(self.where, "num_classes", "2 with output='sigmoid'", num_classes)
+        super().__init__(vocab_size, 1 if output == "sigmoid" else num_classes, rngs=rngs,
+                         cell=cell, embed_size=embed_size, hidden_size=hidden_size,
+                         num_layers=num_layers,
+                         bidirectional=bidirectional, dropout=dropout, impl=impl,
+                         embeddings=embeddings, freeze_embeddings=freeze_embeddings)
+
+    def __call__(self, tokens: Array, lengths: Array, *, dropout_key: Array | None = None
+                 ) -> Array:
+        h, key = self.encode(tokens, lengths, dropout_key)
         pooled = pool(h, lengths, self.pooling, backward_size=self.backward_size)
-        pooled = regularizers.dropout(pooled[:, None], self.dropout, keys[2])[:, 0]
+        pooled = regularizers.dropout(pooled[:, None], self.dropout, key)[:, 0]
         logits = self.out(pooled).astype(jnp.float32)
-        if self.output == "sigmoid":
+        if self.output == "sigmoid":  # one logistic unit = softmax over (0, z)
             logits = jnp.concatenate([jnp.zeros_like(logits), logits], axis=-1)
         return logits

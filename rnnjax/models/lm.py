@@ -1,6 +1,7 @@
 """Recurrent language models on the rnnjax stack (Zaremba, Sutskever & Vinyals 2014).
 
     e_t = dropout(E[w_t])                       embedding, [B, T, embed_size]
+    (conditioned: e_t = [dropout(E[w_t]); C[k]]  a class embedding C[k] at every step, k [B])
     h_t = StackedRNN(e)_t                      dropout between layers (non-recurrent connections)
     logits_t = dropout(h_t) W_out + b_out      W_out = E^T when tied (Press & Wolf 2017)
 
@@ -9,6 +10,10 @@ Dropout acts only on the non-recurrent connections, as in Zaremba et al. 2014; w
 dropout on the embedding and with fewer token types than tokens in a batch (a char LM), the first
 layer's input projection is applied to the V embedding rows and gathered,
 x_t W_x + b = (E W_x + b)[w_t], instead of to the B*T embedded tokens.
+
+With ``num_conditions > 0`` the LM is conditioned on a class (e.g. a name's country): the class's
+embedding is concatenated to the input at every step, as in the conditional char-RNN name
+generator of the PyTorch tutorials (there with a one-hot class vector).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from rnnjax import initializers as inits
@@ -37,6 +43,25 @@ def check_tokens(where: str, tokens: Any) -> Array:
     if tokens.ndim != 2:
         fail(where, "tokens", "of rank 2 [batch, time]", f"shape {tuple(tokens.shape)}")
     return tokens
+
+
+def check_condition(condition: Any, batch: int, num_conditions: int) -> Array:
+    """Integer class ids of shape [batch], in [0, num_conditions) when concrete."""
+    where = "RNNLM"
+    if condition is None or not hasattr(condition, "dtype") or not jnp.issubdtype(
+            condition.dtype, jnp.integer):
+        fail(where, "condition", f"integer class ids [{batch}] (the LM is conditioned)",
+             getattr(condition, "dtype", condition), TypeError)
+    if tuple(condition.shape) != (batch,):
+        fail(where, "condition", f"of shape ({batch},)", f"shape {tuple(condition.shape)}")
+    try:
+        values = np.asarray(condition)
+    except Exception:  # a tracer: checked where the values are concrete
+        return condition
+    if values.size and (values.min() < 0 or values.max() >= num_conditions):
+        fail(where, "condition", f"class ids in [0, {num_conditions})",
+             f"values in [{values.min()}, {values.max()}]")
+    return condition
 
 
 def check_init_scale(where: str, init_scale: Any) -> float | None:
@@ -62,7 +87,8 @@ class RNNLM(nnx.Module):
                  embed_size: int = 200, hidden_size: int = 200, num_layers: int = 2,
                  dropout: float = 0.0, variational: bool = False, tie_embeddings: bool = False,
                  init_scale: float | None = None, impl: str = "auto",
-                 wavefront: bool | None = None):
+                 wavefront: bool | None = None, num_conditions: int = 0,
+                 condition_size: int = 16):
         where = "RNNLM"
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         check_choice(where, "cell", cell, CELLS)
@@ -76,9 +102,18 @@ class RNNLM(nnx.Module):
             "kernel_init": init, "recurrent_init": init, "bias_init": init}
         if init is not None and "lstm" in cell:  # the LSTM family: no extra forget bias
             cell_kwargs["forget_bias"] = 0.0
+        if isinstance(num_conditions, bool) or not isinstance(num_conditions, int) or (
+                num_conditions < 0):
+            fail(where, "num_conditions", "an int >= 0 (0: unconditioned)", repr(num_conditions))
+        self.num_conditions = num_conditions
+        if num_conditions:
+            condition_size = check_positive_int(where, "condition_size", condition_size)
+        self.condition = nnx.Embed(num_conditions, condition_size, rngs=rngs, **(
+            {} if init is None else {"embedding_init": init})) if num_conditions else None
+        rnn_input = embed_size + (condition_size if num_conditions else 0)
         self.embed = nnx.Embed(vocab_size, embed_size, rngs=rngs,
                                embedding_init=inits.embedding() if init is None else init)
-        self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
+        self.rnn = StackedRNN(cell, rnn_input, hidden_size, num_layers, rngs=rngs,
                               dropout=self.dropout, variational=self.variational, impl=impl,
                               wavefront=wavefront, cell_kwargs=cell_kwargs)
         if self.tie_embeddings:
@@ -95,11 +130,17 @@ class RNNLM(nnx.Module):
         return self.rnn.initial_carry(batch_size)
 
     def __call__(self, tokens: Array, carry: list[Any] | None = None, *,
-                 dropout_key: Array | None = None) -> tuple[Array, list[Any]]:
-        """tokens [B, T] int -> (logits [B, T, V] float32, carry after the last step)."""
+                 condition: Array | None = None, dropout_key: Array | None = None
+                 ) -> tuple[Array, list[Any]]:
+        """tokens [B, T] int (and the class ids condition [B] of a conditioned LM) ->
+        (logits [B, T, V] float32, carry after the last step)."""
         check_tokens("RNNLM", tokens)
         keys = [None] * 3 if dropout_key is None else list(jax.random.split(dropout_key, 3))
-        if (keys[0] is None or not self.dropout) and self.vocab_size < tokens.size:
+        if self.condition is None and (keys[0] is None or not self.dropout) and (
+                self.vocab_size < tokens.size):
+            if condition is not None:
+                fail("RNNLM", "condition", "None for an LM built with num_conditions=0",
+                     f"an array of shape {tuple(jnp.shape(condition))}")
             # x_t W_x + b = (E W_x + b)[w_t]: project the V embedding rows, not the B*T inputs.
             table = self.rnn.layers[0].cell.project_inputs(self.embed.embedding[...])
             h, carry = self.rnn(jnp.take(table, tokens, axis=0), initial_carry=carry,
@@ -107,6 +148,14 @@ class RNNLM(nnx.Module):
         else:
             x = regularizers.dropout(self.embed(tokens), self.dropout, keys[0],
                                      locked=self.variational)
+            if self.condition is not None:
+                c = self.condition(check_condition(condition, tokens.shape[0],
+                                                   self.num_conditions))
+                x = jnp.concatenate([x, jnp.broadcast_to(
+                    c[:, None], (*tokens.shape, c.shape[-1])).astype(x.dtype)], axis=-1)
+            elif condition is not None:
+                fail("RNNLM", "condition", "None for an LM built with num_conditions=0",
+                     f"an array of shape {tuple(jnp.shape(condition))}")
             h, carry = self.rnn(x, initial_carry=carry, dropout_key=keys[1])
         h = regularizers.dropout(h, self.dropout, keys[2], locked=self.variational)
         logits = (over_rows(self.embed.attend, h) + self.out_bias[...] if self.tie_embeddings

@@ -3,7 +3,8 @@
 After running the model over the priming tokens, each step draws
     w_t ~ softmax(topk(logits_{t-1}) / temperature)
 (top-k keeps the k largest logits, Fan et al. 2018); temperature 0 takes argmax (greedy decoding).
-The whole loop is one ``jax.lax.scan`` under ``jax.jit``.
+The whole loop is one ``jax.lax.scan`` under ``jax.jit``. A conditioned LM (``RNNLM`` with
+``num_conditions``) gets its class ids ``condition`` [B] at every step.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ def choose(logits: Array, key: Array, temperature: float, top_k: int) -> Array:
 
 
 @partial(jax.jit, static_argnames=("graphdef", "length", "temperature", "top_k"))
-def _generate(graphdef: Any, state: Any, prime: Array, key: Array, *, length: int,
-              temperature: float, top_k: int) -> Array:
+def _generate(graphdef: Any, state: Any, prime: Array, key: Array, condition: Array | None, *,
+              length: int, temperature: float, top_k: int) -> Array:
     model = nnx.merge(graphdef, state)
-    logits, carry = model(prime, None)
+    given = {} if condition is None else {"condition": condition}
+    logits, carry = model(prime, None, **given)
 
     def body(loop, key_t):
         carry, last = loop
         token = choose(last, key_t, temperature, top_k)
-        logits, carry = model(token[:, None], carry)
+        logits, carry = model(token[:, None], carry, **given)
         return (carry, logits[:, -1]), token
 
     _, tokens = jax.lax.scan(body, (carry, logits[:, -1]), jax.random.split(key, length))
@@ -58,8 +60,9 @@ def _check_options(where: str, prefix: str, length: Any, temperature: Any, top_k
 
 
 def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
-             temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
-    """``length`` token ids [B, length] that continue ``prime`` (int ids [P] or [B, P], P >= 1)."""
+             temperature: float = 1.0, top_k: int = 0, condition: Any = None) -> np.ndarray:
+    """``length`` token ids [B, length] that continue ``prime`` (int ids [P] or [B, P], P >= 1);
+    ``condition``: the class ids [B] of a conditioned LM."""
     where = "generate"
     prime = np.asarray(prime)
     if prime.ndim == 1:
@@ -69,8 +72,14 @@ def generate(model: nnx.Module, prime: Any, length: int, *, key: Array,
              f"shape {prime.shape}, dtype {prime.dtype}")
     length = _check_options(where, "", length, temperature, top_k, model.vocab_size)
     graphdef, state = nnx.split(model)
-    tokens = _generate(graphdef, state, jnp.asarray(prime, jnp.int32), key, length=length,
-                       temperature=float(temperature), top_k=top_k)
+    if condition is not None:
+        condition = np.asarray(condition)
+        if condition.shape != (prime.shape[0],) or not np.issubdtype(condition.dtype, np.integer):
+            fail(where, "condition", f"integer class ids of shape ({prime.shape[0]},) (one per "
+                 "prime row)", f"shape {condition.shape}, dtype {condition.dtype}")
+        condition = jnp.asarray(condition, jnp.int32)
+    tokens = _generate(graphdef, state, jnp.asarray(prime, jnp.int32), key, condition,
+                       length=length, temperature=float(temperature), top_k=top_k)
     return np.asarray(tokens)
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnjax.data import EOS, UNK, Vocab, tokenize
+from rnnjax.data import EOS, UNK, Labels, Vocab, tokenize
 
 
 def test_word_tokens_end_every_line_with_eos():
@@ -74,3 +74,19 @@ def test_load_rejects_bad_files(tmp_path, content, message):
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_from_counts_min_count_lookup_and_labels(tmp_path):
+    vocab = Vocab.from_counts({"the": 5, "cat": 2, "sat": 1, UNK: 9}, "word", min_count=2)
+    assert vocab.tokens == (UNK, EOS, "the", "cat")
+    np.testing.assert_array_equal(vocab.lookup(["cat", "sat", "the"]), [3, 0, 2])
+    with pytest.raises(ValueError, match=r"Vocab.from_counts: min_count must be a positive int"):
+        Vocab.from_counts({"a": 1}, "word", min_count=0)
+    labels = Labels(["NN", "DT"])
+    np.testing.assert_array_equal(labels.encode(["DT", "NN", "DT"]), [1, 0, 1])
+    with pytest.raises(ValueError, match=r"tagging: label must be one of the 2 classes .*'VB'"):
+        labels.encode(["VB"], "tagging")
+    (tmp_path / "labels.json").write_text(labels.to_json())
+    assert Labels.load(tmp_path / "labels.json") == labels
+    with pytest.raises(ValueError, match="Labels: names must be a non-empty sequence without"):
+        Labels(["NN", "NN"])

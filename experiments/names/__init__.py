@@ -1,0 +1,1 @@
+"""Names by nationality: ``python -m experiments.names --config=...:VARIANT --workdir=DIR``."""

@@ -1,0 +1,155 @@
+"""The names tasks: a char-level RNN that classifies a first name by country (``config.task =
+"classify"``), and a country-conditioned char LM that generates names (``"generate"``, in
+experiments/names/generate.py).
+
+Both read the same data (``rnnjax.data.names``: each name given to the country where it is most
+frequent, countries with at least ``data.min_names`` names, a split by a hash of each name) and
+keep the character vocabulary and the categories in the workdir. The classifier is an
+``RNNClassifier`` over the characters of a name, trained with the cross-entropy of its country and
+early-stopped on the valid accuracy; reported: accuracy, balanced accuracy (the mean over
+countries of the per-country recall, as the countries differ in size) and, at test, the confusion
+matrix (workdir/confusion_test.json).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+from flax import nnx
+
+from rnnjax.data import Labels, Vocab
+from rnnjax.data.names import Names, load_names, split_names
+from rnnjax.data.padded import PaddedBatches
+from rnnjax.models import make_model
+from rnnjax.train import sharding
+from rnnjax.train.run import Task
+from rnnjax.train.workdir import write_atomic, write_json
+from rnnjax.validation import check_positive_int
+
+VOCAB_FILE, LABELS_FILE, CONFUSION_FILE = "vocab.json", "categories.json", "confusion_test.json"
+_WHERE = "names"
+
+
+class NamesTask(Task):
+    """The data both names tasks share: splits, characters, categories."""
+
+    experiment = "names"
+
+    def load(self, workdir: Path) -> None:
+        data = self.config.data
+        for name in ("batch_size", "eval_batch_size", "min_names"):
+            check_positive_int(_WHERE, f"config.data.{name}", data[name])
+        for name in ("batch_size", "eval_batch_size"):
+            sharding.check_divisible(_WHERE, f"config.data.{name}", data[name], self.mesh)
+        self.workdir = workdir
+        self.data = load_names(data.corpus, min_names=data.min_names, data_dir=data.data_dir)
+        self.splits: dict[str, Names] = split_names(self.data)
+        stored = workdir / VOCAB_FILE, workdir / LABELS_FILE
+        if all(path.is_file() for path in stored):
+            self.vocab, self.labels = Vocab.load(stored[0]), Labels.load(stored[1])
+        else:
+            chars = Counter(char for name in self.splits["train"].names for char in name)
+            self.vocab = Vocab.from_counts(chars, "char")
+            self.labels = Labels(self.data.category_names())
+        logging.info("%d names of %d categories: %s", len(self.data), len(self.labels), ", ".join(
+            f"{split} {len(names)}" for split, names in self.splits.items()))
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for split, names in self.splits.items():
+            digest.update("\n".join((split, *names.names, *names.categories)).encode("utf-8"))
+        digest.update("\n".join((*self.vocab.tokens, *self.labels.names)).encode("utf-8"))
+        return digest.hexdigest()
+
+    def save(self, workdir: Path) -> None:
+        for name, content in ((VOCAB_FILE, self.vocab.to_json()),
+                              (LABELS_FILE, self.labels.to_json())):
+            if not (workdir / name).is_file():
+                write_atomic(workdir / name, content)
+
+    def summary(self) -> dict[str, Any]:
+        data = self.config.data
+        return {"task": self.config.task, "corpus": os.path.basename(str(data.corpus)),
+                "min_names": data.min_names}
+
+
+class NameClassifierTask(NamesTask):
+    """``config.model``: an ``RNNClassifier`` over the characters of a name."""
+
+    unit = "names"
+    selection = ("valid_accuracy", "max")
+
+    def load(self, workdir: Path) -> None:
+        super().load(workdir)
+        self.examples = {split: {"chars": [self.vocab.lookup(name) for name in names.names],
+                                 "label": self.labels.encode(names.categories, _WHERE)}
+                         for split, names in self.splits.items()}
+        self.train_batches = PaddedBatches(self.examples["train"], self.config.data.batch_size,
+                                           shuffle=True, seed=self.config.seed)
+
+    def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
+        return make_model(self.config.model, vocab_size=len(self.vocab),
+                          num_classes=len(self.labels), rngs=rngs)
+
+    def check(self, model: nnx.Module) -> None:
+        graphdef = nnx.graphdef(model)
+
+        def predict(params, chars, lengths):
+            logits = nnx.merge(graphdef, params)(chars, lengths)
+            return logits.argmax(-1), jax.nn.log_softmax(logits)
+
+        self._predict = jax.jit(predict)
+        self._eval_batches = {split: PaddedBatches(examples, self.config.data.eval_batch_size,
+                                                   shuffle=False)
+                              for split, examples in self.examples.items() if split != "train"}
+
+    def num_batches(self, epoch: int) -> int:
+        return self.train_batches.num_batches(epoch)
+
+    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
+        batch = self.train_batches.batch(epoch, index)
+        return {k: batch[k] for k in ("chars", "chars_lengths", "label", "weight")}
+
+    def loss(self, model, state, batch, key):
+        logits = model(batch["chars"], batch["chars_lengths"], dropout_key=key)
+        nll = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
+        mean = (nll * batch["weight"]).sum() / jnp.maximum(batch["weight"].sum(), 1.0)
+        return mean, (mean, state)
+
+    def count(self, batch: Mapping[str, np.ndarray]) -> int:
+        return int(batch["weight"].sum())
+
+    def evaluate(self, model: nnx.Module, split: str) -> dict[str, float]:
+        """Loss, accuracy and balanced accuracy; at test also the confusion matrix file."""
+        params, classes = nnx.state(model), len(self.labels)
+        confusion = np.zeros((classes, classes), np.int64)  # [true, predicted]
+        nll = 0.0
+        for batch in self._eval_batches[split].iter_epoch():
+            real = batch["weight"] > 0
+            predicted, log_probs = self._predict(params, batch["chars"], batch["chars_lengths"])
+            truth = batch["label"][real]
+            np.add.at(confusion, (truth, np.asarray(predicted)[real]), 1)
+            nll -= float(np.asarray(log_probs)[real][np.arange(len(truth)), truth].sum())
+        per_class = confusion.sum(1)
+        recall = np.diag(confusion)[per_class > 0] / per_class[per_class > 0]
+        if split == "test":
+            write_json(self.workdir / CONFUSION_FILE, {"categories": list(self.labels.names),
+                                                       "confusion": confusion.tolist()})
+        total = int(confusion.sum())
+        return {"loss": nll / total, "accuracy": int(np.trace(confusion)) / total,
+                "balanced_accuracy": float(recall.mean())}
+
+    def describe(self, split: str, metrics: Mapping[str, float]) -> str:
+        return (f"{split} loss {metrics['loss']:.4f} | accuracy {100 * metrics['accuracy']:.2f}% "
+                f"| balanced {100 * metrics['balanced_accuracy']:.2f}%")
+

@@ -1,0 +1,1 @@
+"""Part-of-speech tagging: ``python -m experiments.tagging --config=...:VARIANT --workdir=DIR``."""

@@ -1,0 +1,5 @@
+"""``python -m experiments.tagging``: see experiments/tagging/main.py."""
+
+from experiments.tagging.main import main
+
+main()

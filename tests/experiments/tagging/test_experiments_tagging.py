@@ -1,0 +1,82 @@
+"""The tagging experiment end to end on small files: the quick config on a word/TAG corpus with a
+CoNLL out-of-domain test, the most-frequent-tag baseline, and one-line errors for bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.tagging.configs import get_config
+from experiments.tagging.train import most_frequent_tags, train_and_evaluate
+
+REPO = Path(__file__).resolve().parents[3]
+NOUNS, VERBS = ("cat", "dog", "bird", "fish"), ("sees", "likes", "hears")
+
+
+def sentence(rng: np.random.Generator) -> list[tuple[str, str]]:
+    """DT NN VBZ DT NN ., e.g. the/DT cat/NN sees/VBZ a/DT dog/NN ./."""
+    def noun():
+        return [(str(rng.choice(["the", "a"])), "DT"), (str(rng.choice(NOUNS)), "NN")]
+    return [*noun(), (str(rng.choice(VERBS)), "VBZ"), *noun(), (".", ".")]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    """A word/TAG corpus of 60 sentences and a CoNLL file of 10 sentences with a new word."""
+    folder, rng = tmp_path_factory.mktemp("tagged"), np.random.default_rng(0)
+    train = [sentence(rng) for _ in range(60)]
+    (folder / "corpus.txt").write_text(
+        "".join(" ".join(f"{w}/{t}" for w, t in s) + "\n" for s in train))
+    ood = [[("the", "DT"), ("cow", "NN"), *s[2:]] for s in (sentence(rng) for _ in range(10))]
+    (folder / "ood.conll").write_text("\n".join("".join(f"{w}\t{t}\n" for w, t in s)
+                                                for s in ood))
+    return {"corpus": folder / "corpus.txt", "ood": folder / "ood.conll"}
+
+
+def test_quick_config_end_to_end_with_the_baseline_beside(corpus, tmp_path):
+    config = get_config("quick")
+    config.data.corpus, config.data.ood_test = str(corpus["corpus"]), str(corpus["ood"])
+    config.num_epochs = 2
+    results = train_and_evaluate(config, tmp_path / "run")
+    assert results["status"] == "complete" and results["epochs"] == 2
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["name"] == "quick"
+    # every known word has one tag here, and "cow" (unknown) is a noun, not the commonest DT
+    assert results["test_baseline_accuracy"] == 1.0 and results["test_unknown_fraction"] == 0.0
+    assert "test_unknown_accuracy" not in results  # undefined without unknown words
+    assert results["test_ood_unknown_fraction"] == pytest.approx(1 / 6)
+    assert results["test_ood_baseline_unknown_accuracy"] == 0.0
+    assert results["test_ood_baseline_accuracy"] == pytest.approx(5 / 6)
+    for key in ("test_accuracy", "test_ood_accuracy", "valid_accuracy"):
+        assert 0.0 <= results[key] <= 1.0
+    assert json.loads((tmp_path / "run" / "tags.json").read_text())["names"] == [
+        ".", "DT", "NN", "VBZ"]
+
+
+def test_most_frequent_tag_counts_per_word_and_falls_back_to_the_commonest():
+    train = [(("the", "run", "run"), ("DT", "NN", "VB")), (("run", "a"), ("VB", "DT")),
+             (("the",), ("DT",))]
+    assert most_frequent_tags(train) == ({"the": "DT", "run": "VB", "a": "DT"}, "DT")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+    return subprocess.run([sys.executable, "-m", "experiments.tagging", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_malformed_token_is_one_line_naming_token_line_and_file(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("the/DT cat/NN\nthe/DT dog NN/NN\n")
+    out = run_cli("--config=experiments/tagging/configs.py:quick", f"--workdir={tmp_path / 'w'}",
+                  f"--config.data.corpus={bad}")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"error: read_tagged: token 'dog' at line 2 of {bad} must be word/TAG (a word, a slash "
+        "and a tag; the tag follows the last slash), got 'the/DT dog NN/NN'")
+    assert not (tmp_path / "w").exists()
