@@ -27,6 +27,7 @@ from rnnjax.data.prepare import (
     register,
     resolve_data_dir,
 )
+from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
 
 __all__ = [
@@ -41,12 +42,16 @@ __all__ = [
     "Package",
     "Source",
     "Vocab",
+    "WordVectors",
+    "embedding_matrix",
     "load_corpus",
     "load_splits",
+    "load_vectors",
     "prepare",
     "read_manifest",
     "register",
     "resolve_data_dir",
+    "save_word2vec_text",
     "split_text",
     "tokenize",
 ]

