@@ -11,11 +11,12 @@ from flax import nnx
 from rnnjax.models.bengio import BengioLM
 from rnnjax.models.classifier import RNNClassifier
 from rnnjax.models.lm import RNNLM
+from rnnjax.models.seq2seq import Seq2Seq
 from rnnjax.validation import check_choice, fail
 
 # config.model.kind -> model class
 MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
-                                       "rnn_classifier": RNNClassifier}
+                                       "rnn_classifier": RNNClassifier, "seq2seq": Seq2Seq}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
@@ -36,4 +37,4 @@ def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes:
     return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "RNNClassifier", "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "RNNClassifier", "Seq2Seq", "make_model"]
