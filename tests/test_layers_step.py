@@ -26,9 +26,9 @@ def test_step_by_step_equals_the_sequence(kind, skip):
 
 
 def test_step_refuses_what_needs_the_whole_sequence():
-    with pytest.raises(ValueError, match="StackedRNN.step: self.bidirectional must be False"):
+    with pytest.raises(ValueError, match=r"StackedRNN.step: self.bidirectional must be False"):
         bi = StackedRNN("gru", 3, 4, 1, rngs=nnx.Rngs(0), bidirectional=True)
         bi.step(np.zeros((1, 3), np.float32), bi.initial_carry(1))
     stack = StackedRNN("gru", 3, 4, 2, rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match="StackedRNN.step: carries must be a list of 2"):
+    with pytest.raises(ValueError, match=r"StackedRNN.step: carries must be a list of 2"):
         stack.step(np.zeros((1, 3), np.float32), stack.initial_carry(1)[:1])

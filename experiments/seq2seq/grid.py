@@ -3,15 +3,13 @@
     python -m experiments.seq2seq.grid --workdir=results/seq2seq/depth [--rows=enc1,dec8_res]
 
 Each row is a resumable run of replicates in ``<workdir>/<row>/seed<N>/``: rerunning the command
-continues where it stopped and reads finished rows back. Compiled programs are cached in
-``<workdir>/.jax_cache`` (the three seeds of a row compile the same shapes).
+continues where it stopped and reads finished rows back.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 from absl import flags
 
 from experiments.seq2seq.configs import GRID, get_config
@@ -31,8 +29,6 @@ def main(argv: list[str]) -> None:
     rows = [check_choice("grid", "--rows", row, GRID) for row in _ROWS.value]
     seeds = check_positive_int("grid", "--seeds", _SEEDS.value)
     root = Path(_WORKDIR.value)
-    jax.config.update("jax_compilation_cache_dir", str(root / ".jax_cache"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     for row in rows:
         result = run_replicates(TranslationTask, get_config(row), root / row,
                                 [{"seed": seed} for seed in range(seeds)])

@@ -57,7 +57,7 @@ def test_teacher_forced_loss_equals_the_step_by_step_decoders(kwargs):
 def test_padding_the_source_changes_nothing():
     seq2seq = model(attention="additive")
     call = nnx.jit(lambda m, source, lengths, target: m(source, lengths, target))
-    logits, weights = call(seq2seq, SOURCE, SOURCE_LENGTHS, TARGET)
+    logits, _ = call(seq2seq, SOURCE, SOURCE_LENGTHS, TARGET)
     padded = jnp.pad(SOURCE, ((0, 0), (0, 5)), constant_values=7)
     padded_logits, padded_weights = call(seq2seq, padded, SOURCE_LENGTHS, TARGET)
     np.testing.assert_allclose(padded_logits, logits, rtol=1e-5, atol=1e-6)
