@@ -20,7 +20,7 @@ def base() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "default"  # the variant, shown in reports
     c.seed = 0  # PRNG seed of the initialisation, dropout and batch order
-    c.num_epochs = 10  # passes over the training pairs
+    c.num_epochs = 8  # passes over the training pairs
     c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
     c.log_every_steps = 50  # train loss to metrics.jsonl every this many steps
     c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
@@ -34,8 +34,8 @@ def base() -> ml_collections.ConfigDict:
     c.data.direction = "de-en"  # of trans_de_en: "de-en" or "en-de" (a file: column 1 -> 2)
     c.data.data_dir = config_dict.placeholder(str)  # prepared data (default ~/.cache/rnnjax)
     c.data.tokenizer = "bpe"  # "bpe" (SentencePiece, per side) or "word" (whitespace words)
-    c.data.source_vocab_size = 8000  # BPE pieces / most frequent words of the source side
-    c.data.target_vocab_size = 8000  # the same for the target side
+    c.data.source_vocab_size = 4000  # BPE pieces / most frequent words of the source side
+    c.data.target_vocab_size = 4000  # the same for the target side
     c.data.max_length = 64  # tokens per side of a training pair (EOS included)
     c.data.too_long = "drop"  # a longer training pair: "drop" it or stop with an "error"
     c.data.pad_to = 16  # pad batches to a multiple of this many steps (fewer compilations)
@@ -65,7 +65,7 @@ def base() -> ml_collections.ConfigDict:
     c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
     c.optim.momentum = 0.0  # SGD momentum
     c.optim.lr_decay = 0.7  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 6  # epochs at the initial rate
+    c.optim.lr_decay_after = 5  # epochs at the initial rate
     c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
     c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
 
