@@ -223,7 +223,8 @@ class TranslationTask(Task):
                 output, attention = weights[i]
                 plot_attention(attention, [source.decode([t]) or "</s>"
                                            for t in self.examples["test"]["source"][i]],
-                               [target.decode([t]) for t in output] + ["</s>"],
+                               [target.decode([t]) for t in output]
+                               + ["</s>"] * (len(attention) > len(output)),
                                folder / f"attention_{i}.png")
 
     def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
