@@ -38,7 +38,7 @@ def base() -> ml_collections.ConfigDict:
     c.data.target_vocab_size = 4000  # the same for the target side
     c.data.max_length = 64  # tokens per side of a training pair (EOS included)
     c.data.too_long = "drop"  # a longer training pair: "drop" it or stop with an "error"
-    c.data.pad_to = 16  # pad batches to a multiple of this many steps (fewer compilations)
+    c.data.pad_to = 8  # pad batches to a multiple of this many steps (fewer compilations)
     c.data.batch_size = 64  # pairs per training batch (bucketed by source length)
     c.data.eval_batch_size = 128  # pairs per evaluation / decoding batch
 
@@ -99,6 +99,7 @@ def baseline() -> ml_collections.ConfigDict:
     c.data.direction = "en-de"
     c.data.source_vocab_size = c.data.target_vocab_size = 2000  # the softmax dominates a step
     c.data.max_length = 48
+    c.data.pad_to = 16  # sentences of ~15 pieces: 2-3 shapes per side
     c.model.embed_size = c.model.hidden_size = 128
     c.model.dropout = 0.2
     c.optim.lr_decay_after = 3
