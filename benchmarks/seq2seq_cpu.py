@@ -1,6 +1,6 @@
 r"""Seq2seq on CPU: rnnjax's Seq2Seq against the same model in torch, on the same batches.
 
-    python -m benchmarks.seq2seq_cpu [--steps=20 --rounds=2 --torch_threads=0]
+    python -m benchmarks.seq2seq_cpu [--steps=20 --rounds=2 --threads=1]
 
 The model is the depth study's baseline shape (experiments/seq2seq/configs.py:baseline, dropout
 off): GRU, 2-layer bidirectional encoder, 2-layer decoder, 128 units, general (Luong)
@@ -37,9 +37,10 @@ _ROUNDS = flags.DEFINE_integer("rounds", 2, "Interleaved repetitions (median ove
 _SENTENCES = flags.DEFINE_integer("sentences", 512, "Valid sentences decoded.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/seq2seq_cpu.json", "JSON output.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: 'rnnjax' or 'torch'; prints JSON.")
-_TORCH_THREADS = flags.DEFINE_integer(
-    "torch_threads", 0, "torch.set_num_threads (0: torch's default). On a loaded machine torch's "
-    "OpenMP threads wait for each other; fewer threads can be faster there.")
+_THREADS = flags.DEFINE_integer(
+    "threads", 0, "Threads per framework: 1 runs torch (set_num_threads) and XLA (no Eigen "
+    "thread pool) on one thread each; 0 keeps both defaults. On a loaded machine torch's OpenMP "
+    "threads wait for each other, so there only --threads=1 compares fairly.")
 
 VOCAB, HIDDEN, BATCH, EVAL_BATCH, MAX_LENGTH, BEAM, ALPHA = 2000, 128, 64, 128, 100, 5, 0.6
 
@@ -127,8 +128,8 @@ def run_torch(steps, decode, bos, eos) -> dict:
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     torch.manual_seed(0)
-    if _TORCH_THREADS.value:
-        torch.set_num_threads(_TORCH_THREADS.value)
+    if _THREADS.value:
+        torch.set_num_threads(_THREADS.value)
 
     class TorchSeq2Seq(nn.Module):
         """The same equations as rnnjax.models.Seq2Seq with the baseline's options."""
@@ -201,6 +202,9 @@ def run_torch(steps, decode, bos, eos) -> dict:
 
 
 def child(name: str) -> dict:
+    if _THREADS.value == 1:  # before jax is imported
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                                   "=false intra_op_parallelism_threads=1")
     steps, decode, bos, eos = data()
     result = (run_rnnjax if name == "rnnjax" else run_torch)(steps, decode, bos, eos)
     result["tokens"] = sum(map(tokens, steps))
@@ -219,7 +223,7 @@ def main(argv):
         for name in rounds:
             command = [sys.executable, "-m", "benchmarks.seq2seq_cpu", f"--child={name}",
                        f"--steps={_STEPS.value}", f"--sentences={_SENTENCES.value}",
-                       f"--torch_threads={_TORCH_THREADS.value}"]
+                       f"--threads={_THREADS.value}"]
             out = subprocess.run(command, capture_output=True, text=True, check=True)
             rounds[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"{name}: {rounds[name][-1]}", file=sys.stderr)
@@ -242,7 +246,8 @@ def main(argv):
     print(text)
     os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
     with open(_OUT.value, "w") as f:
-        json.dump({"machine": machine(), "command": " ".join(sys.argv), "medians": median,
+        json.dump({"machine": machine(), "command": " ".join(sys.argv),
+                   "threads": _THREADS.value or "default", "medians": median,
                    "rounds": rounds, "load_average_1min": load, "table": text}, f, indent=1)
 
 
