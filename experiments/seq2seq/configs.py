@@ -95,14 +95,14 @@ def baseline() -> ml_collections.ConfigDict:
     """
     c = base()
     c.name = "baseline"
-    c.num_epochs = 5
+    c.num_epochs = 10
     c.data.direction = "en-de"
     c.data.source_vocab_size = c.data.target_vocab_size = 2000  # the softmax dominates a step
     c.data.max_length = 48
     c.data.pad_to = 16  # sentences of ~15 pieces: 2-3 shapes per side
     c.model.embed_size = c.model.hidden_size = 128
     c.model.dropout = 0.2
-    c.optim.lr_decay_after = 3
+    c.optim.lr_decay_after = 6
     c.decode.heatmaps = 2
     return c
 
