@@ -79,6 +79,7 @@ SINGLE = RunTable(
                                    f"{r['model']['decoder_layers']} x {r['model']['hidden_size']}"
                                    f", {r['model']['attention']} attention")),
         Column("epochs", lambda r: f"{r['epochs']}/{r['num_epochs']}"),
+        Column("valid BLEU (last epoch)", lambda r: _score(r, "valid_bleu")),
         Column("test BLEU greedy", lambda r: _score(r, "test_bleu")),
         Column("test BLEU beam", lambda r: _score(r, "test_bleu_beam")),
         Column("test chrF beam", lambda r: _score(r, "test_chrf_beam")),
