@@ -30,14 +30,16 @@ def _directions(layer: RNN | Bidirectional) -> list[RNN]:
 
 
 def _numpy(tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy().astype(np.float32)
+    """float32 numpy copy of a torch tensor of any floating dtype (bfloat16 included)."""
+    return tensor.detach().cpu().float().numpy()
 
 
 def from_torch(module) -> StackedRNN:
     """The rnnjax ``StackedRNN`` computing what ``module`` computes, with its weights.
 
     Call it on batch-major input whatever ``module.batch_first`` is; with ``seq_lengths`` it
-    returns what torch returns for the packed sequence, zero-padded.
+    returns what torch returns for the packed sequence, zero-padded. The parameters are float32
+    whatever the module's floating dtype (bfloat16 and float16 convert exactly).
     """
     import torch
 

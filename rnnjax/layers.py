@@ -1,15 +1,15 @@
 """Layers that run recurrent cells over time: RNN, Bidirectional, StackedRNN.
 
-Inputs are batch-major [batch, time, features]. ``RNN`` is the one place that runs a recurrence:
-it hoists the input projection out of the loop (one matmul for all steps), then runs the cell's
-step with ``jax.lax.scan`` (``impl="scan"``) or, for a plain LSTMCell, a fused implementation
-(``impl="xla"``: pure-JAX custom VJP; ``"triton"``/``"triton_cell"``: the kernels in ``kernels/``,
-``"triton_interpret"``/``"triton_cell_interpret"`` the same under Triton's CPU interpreter;
-``"auto"``: Triton on a GPU, xla elsewhere).
+Inputs are batch-major [batch, time, features]. ``RNN`` runs a recurrence: it hoists the input
+projection out of the loop (one matmul for all steps), then runs the cell's step with one of the
+implementations in ``IMPLS`` (see :func:`resolve_impl`). ``Bidirectional`` runs both directions in
+one scan and ``StackedRNN`` runs its layers as one wavefront scan where the cell allows it
+(``rnnjax.recurrence``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -18,20 +18,25 @@ from flax import nnx
 
 from rnnjax import regularizers
 from rnnjax.cells import LSTMCell, RecurrentCell, make_cell
-from rnnjax.lstm_xla import accumulation_dtype, lstm_recurrence_xla, time_mask
+from rnnjax.cells.base import as_blocks, from_blocks
+from rnnjax.recurrence import accumulation_dtype, lanes_recurrence, time_mask
 from rnnjax.validation import (
+    check_carry,
     check_choice,
     check_float_array,
     check_positive_int,
     check_rate,
     check_seq_lengths,
-    check_tree_shapes,
     fail,
 )
 
 Array = jax.Array
-IMPLS = ("scan", "xla", "triton", "triton_cell", "triton_interpret", "triton_cell_interpret",
-         "auto")
+#: "auto": the fastest correct choice (resolve_impl); "scan": lax.scan + autodiff, any cell;
+#: "xla": hand-written backward (rnnjax.recurrence), cells with ``math`` (LSTM, GRU, Elman);
+#: "triton"/"triton_cell": the fused GPU kernels of ``kernels/`` (LSTMCell); "*_interpret": the
+#: same kernels under Triton's CPU interpreter (tests).
+IMPLS = ("auto", "scan", "xla", "triton", "triton_cell", "triton_interpret",
+         "triton_cell_interpret")
 SKIPS = ("none", "residual", "dense")
 
 
@@ -44,30 +49,40 @@ def reverse_within_lengths(x: Array, seq_lengths: Array | None) -> Array:
     return jnp.take_along_axis(x, index.reshape(*index.shape, *([1] * (x.ndim - 2))), axis=1)
 
 
-def resolve_impl(impl: str) -> str:
-    """``"auto"`` -> ``"triton"`` on a GPU with the kernels' dependencies, else ``"xla"``."""
-    if impl != "auto":
-        return impl
+@functools.cache
+def _triton_available() -> bool:
     if jax.default_backend() != "gpu":
-        return "xla"
+        return False
     try:
         import kernels
     except ImportError:
-        return "xla"
-    return "triton" if kernels.gpu_available() else "xla"
+        return False
+    return kernels.gpu_available()
+
+
+def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0) -> str:
+    """An explicit ``impl`` as given; ``"auto"`` -> ``"triton"`` for an LSTMCell on a GPU with the
+    kernels' dependencies, ``"xla"`` for any other cell with a hand-written backward
+    (``cell.math``), ``"scan"`` for the rest and whenever zoneout is on."""
+    if impl != "auto":
+        return impl
+    if zoneout or cell.math is None:
+        return "scan"
+    return "triton" if type(cell) is LSTMCell and _triton_available() else "xla"
 
 
 class RNN(nnx.Module):
-    """Runs ``cell`` over time with ``jax.lax.scan`` (or a fused LSTM implementation).
+    """Runs ``cell`` over time.
 
     ``seq_lengths`` [B] makes outputs past each length exactly zero and returns the carry of each
-    sequence's last valid step; ``reverse=True`` runs from each sequence's last valid step back to
-    its first. The final carry can be fed back as ``initial_carry`` (truncated BPTT).
-    Regularisers (active only when a ``dropout_key`` is given): ``zoneout`` on the carry,
-    ``dropconnect`` on the recurrent matrices.
+    sequence's last valid step; nothing past a length (not even NaN) reaches outputs or gradients.
+    ``reverse=True`` runs from each sequence's last valid step back to its first. The final carry
+    can be fed back as ``initial_carry`` (truncated BPTT). Regularisers (active only when a
+    ``dropout_key`` is given): ``zoneout`` on the carry, ``dropconnect`` on the recurrent matrices.
+    Under ``jax.jit`` lengths cannot be checked; values outside [0, T] are clamped into it.
     """
 
-    def __init__(self, cell: RecurrentCell, *, reverse: bool = False, impl: str = "scan",
+    def __init__(self, cell: RecurrentCell, *, reverse: bool = False, impl: str = "auto",
                  zoneout: float = 0.0, dropconnect: float = 0.0, unroll: int = 1):
         if not isinstance(cell, RecurrentCell):
             fail("RNN", "cell", "a RecurrentCell", type(cell).__name__, TypeError)
@@ -77,17 +92,24 @@ class RNN(nnx.Module):
         self.zoneout = check_rate("RNN", "zoneout", zoneout)
         self.dropconnect = check_rate("RNN", "dropconnect", dropconnect)
         self.unroll = check_positive_int("RNN", "unroll", unroll)
-        if impl != "scan":
-            if type(cell) is not LSTMCell:
-                fail("RNN", "impl", f'"scan" for {type(cell).__name__} (fused paths run LSTMCell '
-                     "only)", repr(impl))
-            if self.zoneout:
-                fail("RNN", "zoneout", f'0 with impl={impl!r} (zoneout runs with impl="scan")',
-                     zoneout)
+        name = type(cell).__name__
+        if impl == "xla" and cell.math is None:
+            fail("RNN", "impl", f'"scan" or "auto" for {name} (impl="xla" runs LSTMCell, '
+                 "GRUCell(reset_after=True) and ElmanCell)", repr(impl))
+        if impl.startswith("triton") and type(cell) is not LSTMCell:
+            fail("RNN", "impl", f'"scan", "xla" or "auto" for {name} (the Triton kernels run '
+                 "LSTMCell only)", repr(impl))
+        if self.zoneout and impl not in ("scan", "auto"):
+            fail("RNN", "zoneout", f'0 with impl={impl!r} (zoneout runs with impl="scan")',
+                 zoneout)
 
     @property
     def output_size(self) -> int:
         return self.cell.output_size
+
+    @property
+    def resolved_impl(self) -> str:
+        return resolve_impl(self.impl, self.cell, self.zoneout)
 
     def initial_carry(self, batch_size: int) -> Any:
         return self.cell.initial_carry(batch_size)
@@ -95,29 +117,62 @@ class RNN(nnx.Module):
     def __call__(self, x: Array, *, seq_lengths: Array | None = None, initial_carry: Any = None,
                  dropout_key: Array | None = None) -> tuple[Array, Any]:
         """x [B, T, input_size] -> (outputs [B, T, output_size], final carry)."""
+        seq_lengths = self._check_inputs(x, seq_lengths)
+        carry = self._start(x.shape[0], x.dtype, initial_carry)
+        dropconnect_key, zoneout_key = self._keys(dropout_key)
+        x_proj = self._project(x, seq_lengths)
+        params = self._recurrent_params(dropconnect_key)
+        impl = self.resolved_impl
+        if impl == "scan":
+            y, carry = self._scan(params, carry, x_proj, seq_lengths, zoneout_key)
+        elif impl == "xla":
+            (y,), (carry,) = run_lanes([self], [x_proj], [params], [carry], seq_lengths)
+        else:
+            y, carry = self._triton(impl, params["w_h"], carry, x_proj, seq_lengths)
+        return self._output(y, seq_lengths), carry
+
+    def _check_inputs(self, x: Array, seq_lengths: Array | None) -> Array | None:
+        """Validate x and seq_lengths; lengths that are tracers are clamped to [0, T]."""
         check_float_array("RNN", "x", x, 3, self.cell.input_size)
         batch, time, _ = x.shape
         check_seq_lengths("RNN", seq_lengths, batch, time)
-        zeros = self.cell.initial_carry(batch, accumulation_dtype(x.dtype))
-        carry = zeros if initial_carry is None else initial_carry
-        check_tree_shapes("RNN", "initial_carry", carry, zeros)
-        dropconnect_key, zoneout_key = (None, None) if dropout_key is None else (
-            jax.random.split(dropout_key))
+        return None if seq_lengths is None else jnp.clip(seq_lengths, 0, time)
 
+    def _start(self, batch: int, dtype: Any, initial_carry: Any, where: str = "RNN",
+               name: str = "initial_carry") -> Any:
+        """The carry before step 0: zeros, or ``initial_carry`` checked against them."""
+        zeros = self.cell.initial_carry(batch, accumulation_dtype(dtype))
+        if initial_carry is None:
+            return zeros
+        return check_carry(where, name, initial_carry, zeros)
+
+    @staticmethod
+    def _keys(dropout_key: Array | None) -> tuple[Array | None, Array | None]:
+        """(DropConnect key, zoneout key) of a call."""
+        return (None, None) if dropout_key is None else tuple(jax.random.split(dropout_key))
+
+    def _project(self, x: Array, seq_lengths: Array | None) -> Array:
+        """Time-major x_t W_x + b [T, B, G*H], in the order the recurrence reads it.
+
+        Padding is replaced by zeros with a select before any arithmetic, so that a NaN or inf
+        there cannot reach a gradient.
+        """
+        if seq_lengths is not None:
+            inside = time_mask(seq_lengths, x.shape[0], x.shape[1]).T
+            x = jnp.where(inside[:, :, None], x, jnp.zeros((), x.dtype))
         if self.reverse:
             x = reverse_within_lengths(x, seq_lengths)
-        x_proj = self.cell.project_inputs(x)
-        params = regularizers.dropconnect(self.cell.recurrent_params(),
-                                          self.cell.recurrent_weight_names, self.dropconnect,
-                                          dropconnect_key)
-        impl = resolve_impl(self.impl)
-        if impl == "scan":
-            y, carry = self._scan(params, carry, x_proj, seq_lengths, zoneout_key)
-        else:
-            y, carry = self._fused_lstm(impl, params["w_h"], carry, x_proj, seq_lengths)
-        if self.reverse:
-            y = reverse_within_lengths(y, seq_lengths)
-        return y, carry
+        return self.cell.project_inputs(jnp.swapaxes(x, 0, 1))
+
+    def _recurrent_params(self, dropconnect_key: Array | None) -> dict[str, Array]:
+        return regularizers.dropconnect(self.cell.recurrent_params(),
+                                        self.cell.recurrent_weight_names, self.dropconnect,
+                                        dropconnect_key)
+
+    def _output(self, y: Array, seq_lengths: Array | None) -> Array:
+        """Time-major outputs in reading order -> batch-major outputs in input order."""
+        y = jnp.swapaxes(y, 0, 1)
+        return reverse_within_lengths(y, seq_lengths) if self.reverse else y
 
     def step(self, x_t: Array, carry: Any) -> tuple[Array, Any]:
         """One step on a raw input x_t [B, input_size]: (y_t [B, output_size], carry).
@@ -134,7 +189,7 @@ class RNN(nnx.Module):
 
     def _scan(self, params, carry, x_proj, seq_lengths, zoneout_key):
         cell, rate = self.cell, self.zoneout
-        batch, time, _ = x_proj.shape
+        time, batch, _ = x_proj.shape
         keys = jax.random.split(zoneout_key, time) if zoneout_key is not None and rate else None
         masked = seq_lengths is not None
 
@@ -147,32 +202,78 @@ class RNN(nnx.Module):
             y = cell.output(new)
             return new, (jnp.where(m_t[:, None], y, 0.0) if masked else y)
 
-        carry, y = jax.lax.scan(
-            body, carry, (jnp.swapaxes(x_proj, 0, 1), time_mask(seq_lengths, batch, time), keys),
-            unroll=self.unroll,
-        )
-        return jnp.swapaxes(y, 0, 1), carry
+        mask = time_mask(seq_lengths, batch, time) if masked else None
+        return jax.lax.scan(body, carry, (x_proj, mask, keys), unroll=self.unroll)[::-1]
 
-    def _fused_lstm(self, impl, w_h, carry, gates_x, seq_lengths):
+    def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
+        import kernels  # GPU / interpreter dependencies load only on this path
+
         h0, c0 = carry
-        if impl == "xla":
-            y, h, c = lstm_recurrence_xla(gates_x, w_h, h0, c0, seq_lengths)
-        else:
-            import kernels  # GPU / interpreter dependencies load only on this path
+        y, h, c = kernels.lstm_recurrence(jnp.swapaxes(gates_x, 0, 1), w_h, h0, c0, seq_lengths,
+                                          impl=impl)
+        return jnp.swapaxes(y, 0, 1), (h, c)
 
-            y, h, c = kernels.lstm_recurrence(gates_x, w_h, h0, c0, seq_lengths, impl=impl)
-        return y, (h, c)
+
+def can_share_scan(rnns: list[RNN]) -> bool:
+    """True when ``rnns`` can run as lanes of one ``lanes_recurrence``: every one resolves to
+    impl "xla" and their cells have the same math, class and recurrent-matrix shape."""
+    first = rnns[0].cell
+    return all(rnn.resolved_impl == "xla" and type(rnn.cell) is type(first)
+               and rnn.cell.math == first.math and rnn.cell.w_h.shape == first.w_h.shape
+               for rnn in rnns)
+
+
+def _stack_lanes(rnns: list[RNN], params: list[dict], carries: list[Any]):
+    """Stack per-lane recurrent weights and carries on a leading lane axis."""
+    weights = [rnn.cell.recurrent_weights(p) for rnn, p in zip(rnns, params, strict=True)]
+    w_h = jnp.stack([w for w, _ in weights])
+    b_h = None if weights[0][1] is None else jnp.stack([b for _, b in weights])
+    carry0 = tuple(jnp.stack(leaves) for leaves in zip(*map(as_blocks, carries), strict=True))
+    return w_h, b_h, carry0
+
+
+def _unstack_carries(final: tuple[Array, ...]) -> list[Any]:
+    return [from_blocks(tuple(leaf[lane] for leaf in final)) for lane in range(final[0].shape[0])]
+
+
+def run_lanes(rnns: list[RNN], x_projs: list[Array], params: list[dict], carries: list[Any],
+              seq_lengths: Array | None) -> tuple[list[Array], list[Any]]:
+    """Run ``rnns`` (``can_share_scan``) side by side in one scan on their time-major inputs.
+
+    Returns each lane's time-major outputs [T, B, H] and final carry.
+    """
+    w_h, b_h, carry0 = _stack_lanes(rnns, params, carries)
+    time, batch, _ = x_projs[0].shape
+    mask = None if seq_lengths is None else time_mask(seq_lengths, batch, time)
+    ys, final = lanes_recurrence(rnns[0].cell.math, jnp.stack(x_projs, 1), w_h, carry0,
+                                 mask=mask, b_h=b_h)
+    return [ys[:, lane] for lane in range(len(rnns))], _unstack_carries(final)
+
+
+def _check_pair(where: str, name: str, value: Any) -> tuple[Any, Any]:
+    if value is None:
+        return None, None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        actual = f"{type(value).__name__} of length {len(value)}" if isinstance(
+            value, tuple | list) else type(value).__name__
+        fail(where, name, "a (forward, backward) pair", actual, TypeError)
+    return tuple(value)
 
 
 class Bidirectional(nnx.Module):
-    """Runs ``forward`` and ``backward`` (``reverse=True``) and merges outputs ("concat" / "sum").
-
-    The backward direction respects ``seq_lengths``. Carry: (forward carry, backward carry).
+    """Runs ``forward`` (reverse=False) and ``backward`` (reverse=True) and merges their outputs
+    ("concat" / "sum"). Both directions run in one scan when their cells allow it
+    (:func:`can_share_scan`). The backward direction respects ``seq_lengths``.
+    Carry: (forward carry, backward carry).
     """
 
     def __init__(self, forward: RNN, backward: RNN, merge: str = "concat"):
-        if not backward.reverse:
-            fail("Bidirectional", "backward", "an RNN with reverse=True", "reverse=False")
+        for name, rnn, reverse in (("forward", forward, False), ("backward", backward, True)):
+            if not isinstance(rnn, RNN):
+                fail("Bidirectional", name, "an RNN", type(rnn).__name__, TypeError)
+            if rnn.reverse != reverse:
+                fail("Bidirectional", name, f"an RNN with reverse={reverse}",
+                     f"reverse={rnn.reverse}")
         self.merge = check_choice("Bidirectional", "merge", merge, ("concat", "sum"))
         if merge == "sum" and forward.output_size != backward.output_size:
             fail("Bidirectional", "merge", '"concat" when directions differ in size',
@@ -189,12 +290,25 @@ class Bidirectional(nnx.Module):
 
     def __call__(self, x: Array, *, seq_lengths: Array | None = None, initial_carry: Any = None,
                  dropout_key: Array | None = None) -> tuple[Array, tuple[Any, Any]]:
-        carry_f, carry_b = (None, None) if initial_carry is None else initial_carry
+        carry_f, carry_b = _check_pair("Bidirectional", "initial_carry", initial_carry)
         key_f, key_b = (None, None) if dropout_key is None else jax.random.split(dropout_key)
-        y_f, carry_f = self.forward(x, seq_lengths=seq_lengths, initial_carry=carry_f,
-                                    dropout_key=key_f)
-        y_b, carry_b = self.backward(x, seq_lengths=seq_lengths, initial_carry=carry_b,
-                                     dropout_key=key_b)
+        directions = [self.forward, self.backward]
+        if can_share_scan(directions):
+            seq_lengths = self.forward._check_inputs(x, seq_lengths)
+            carries = [rnn._start(x.shape[0], x.dtype, c, "Bidirectional", f"initial_carry[{i}]")
+                       for i, (rnn, c) in enumerate(zip(directions, (carry_f, carry_b),
+                                                        strict=True))]
+            params = [rnn._recurrent_params(rnn._keys(k)[0])
+                      for rnn, k in zip(directions, (key_f, key_b), strict=True)]
+            ys, (carry_f, carry_b) = run_lanes(
+                directions, [rnn._project(x, seq_lengths) for rnn in directions], params, carries,
+                seq_lengths)
+            y_f, y_b = (rnn._output(y, seq_lengths) for rnn, y in zip(directions, ys, strict=True))
+        else:
+            y_f, carry_f = self.forward(x, seq_lengths=seq_lengths, initial_carry=carry_f,
+                                        dropout_key=key_f)
+            y_b, carry_b = self.backward(x, seq_lengths=seq_lengths, initial_carry=carry_b,
+                                         dropout_key=key_b)
         y = jnp.concatenate([y_f, y_b], -1) if self.merge == "concat" else y_f + y_b
         return y, (carry_f, carry_b)
 
@@ -209,13 +323,18 @@ class StackedRNN(nnx.Module):
         and the stack's output is the sum of all layers' outputs.
     The depth-gated LSTM passes each layer's memory cell up to the next (Yao et al. 2015); the
     stack then returns only the top layer's h.
+
+    ``wavefront``: run the layers as one wavefront scan (``rnnjax.recurrence``; layer l at step
+    t alongside layer l+1 at step t-1), with the same outputs and gradients as layer by layer.
+    None (default) uses it wherever it applies: several unidirectional layers without skips whose
+    cells resolve to impl "xla" (dense LSTM, GRU, Elman) and no zoneout. True requires it.
     """
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, *,
                  rngs: nnx.Rngs, bidirectional: bool = False, dropout: float = 0.0,
-                 variational: bool = False, skip: str = "none", impl: str = "scan",
+                 variational: bool = False, skip: str = "none", impl: str = "auto",
                  zoneout: float = 0.0, dropconnect: float = 0.0, unroll: int = 1,
-                 cell_kwargs: dict[str, Any] | None = None):
+                 wavefront: bool | None = None, cell_kwargs: dict[str, Any] | None = None):
         where = "StackedRNN"
         self.num_layers = check_positive_int(where, "num_layers", num_layers)
         self.hidden_size = check_positive_int(where, "hidden_size", hidden_size)
@@ -226,6 +345,9 @@ class StackedRNN(nnx.Module):
         if self.depth_gated and (bidirectional or skip != "none"):
             fail(where, "kind", "not depth_gated_lstm with bidirectional or skip connections",
                  repr(kind))
+        if wavefront not in (None, True, False):
+            fail(where, "wavefront", "None, True or False", repr(wavefront))
+        self.wavefront = wavefront
         rnn_kwargs = {"impl": impl, "zoneout": zoneout, "dropconnect": dropconnect,
                       "unroll": unroll}
         cell_kwargs = dict(cell_kwargs or {})
@@ -246,6 +368,10 @@ class StackedRNN(nnx.Module):
             size = layers[-1].output_size
         self.layers = nnx.List(layers)
         self.input_size = input_size
+        if wavefront and not self._wavefront_applies():
+            fail(where, "wavefront", "None or False for this stack (the wavefront runs >= 2 "
+                 "unidirectional layers without skips, of dense LSTM, GRU or Elman cells with "
+                 "impl resolving to 'xla' and no zoneout)", True)
 
     @property
     def output_size(self) -> int:
@@ -254,16 +380,26 @@ class StackedRNN(nnx.Module):
     def initial_carry(self, batch_size: int) -> list[Any]:
         return [layer.initial_carry(batch_size) for layer in self.layers]
 
+    def _wavefront_applies(self) -> bool:
+        layers = list(self.layers)
+        return (self.wavefront is not False and len(layers) > 1 and self.skip == "none"
+                and all(isinstance(layer, RNN) for layer in layers)
+                and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers))
+
     def __call__(self, x: Array, *, seq_lengths: Array | None = None,
                  initial_carry: list[Any] | None = None,
                  dropout_key: Array | None = None) -> tuple[Array, list[Any]]:
         """x [B, T, input_size] -> (outputs [B, T, output_size], one final carry per layer)."""
-        if initial_carry is not None and len(initial_carry) != self.num_layers:
+        if initial_carry is not None and (not isinstance(initial_carry, list | tuple)
+                                          or len(initial_carry) != self.num_layers):
             fail("StackedRNN", "initial_carry", f"a list of {self.num_layers} layer carries",
-                 f"{len(initial_carry)} entries")
+                 f"{type(initial_carry).__name__} of {len(initial_carry)} entries"
+                 if isinstance(initial_carry, list | tuple) else type(initial_carry).__name__)
         carries = initial_carry or [None] * self.num_layers
         keys = (jax.random.split(dropout_key, 2 * self.num_layers) if dropout_key is not None
                 else [None] * (2 * self.num_layers))
+        if self._wavefront_applies():
+            return self._wavefront(x, seq_lengths, carries, keys)
 
         def run_layer(k: int, layer: Any, inputs: Array) -> tuple[Array, Any]:
             return layer(inputs, seq_lengths=seq_lengths, initial_carry=carries[k],
@@ -311,3 +447,29 @@ class StackedRNN(nnx.Module):
         if self.depth_gated:
             inputs = inputs[..., : self.hidden_size]
         return inputs, final
+
+    def _wavefront(self, x: Array, seq_lengths: Array | None, carries: list[Any],
+                   keys: list[Array | None]) -> tuple[Array, list[Any]]:
+        """The layers as one wavefront ``lanes_recurrence``; same keys as layer by layer."""
+        layers = list(self.layers)
+        first = layers[0]
+        seq_lengths = first._check_inputs(x, seq_lengths)
+        batch, time, _ = x.shape
+        starts = [layer._start(batch, x.dtype, carry, "StackedRNN", f"initial_carry[{k}]")
+                  for k, (layer, carry) in enumerate(zip(layers, carries, strict=True))]
+        params = [layer._recurrent_params(layer._keys(keys[2 * k + 1])[0])
+                  for k, layer in enumerate(layers)]
+        w_h, b_h, carry0 = _stack_lanes(layers, params, starts)
+        w_in = jnp.stack([layer.cell.w_x[...] for layer in layers[1:]])
+        b_in = jnp.stack([layer.cell.b[...] for layer in layers[1:]])
+        in_scale = None
+        if keys[2] is not None and self.dropout:
+            shape = regularizers.dropout_shape((batch, time, self.hidden_size), self.variational)
+            in_scale = jnp.stack([jnp.swapaxes(regularizers.dropout_scale(
+                self.dropout, keys[2 * k], shape, x.dtype), 0, 1)
+                for k in range(1, len(layers))], 1)  # [T or 1, L-1, B, H]
+        mask = None if seq_lengths is None else time_mask(seq_lengths, batch, time)
+        ys, final = lanes_recurrence(first.cell.math, first._project(x, seq_lengths)[:, None],
+                                     w_h, carry0, mask=mask, b_h=b_h, w_in=w_in, b_in=b_in,
+                                     in_scale=in_scale)
+        return first._output(ys[:, 0], seq_lengths), _unstack_carries(final)

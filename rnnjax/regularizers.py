@@ -8,10 +8,10 @@ import jax.numpy as jnp
 Array = jax.Array
 
 
-def _drop(x: Array, rate: float, key: Array, mask_shape: tuple[int, ...]) -> Array:
-    """Zero entries with probability ``rate`` (mask shape ``mask_shape``); scale by 1/(1-rate)."""
-    keep = jax.random.bernoulli(key, 1.0 - rate, mask_shape)
-    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
+def dropout_scale(rate: float, key: Array, shape: tuple[int, ...], dtype=jnp.float32) -> Array:
+    """Inverted-dropout multipliers of ``shape``: 0 with probability ``rate``, else 1/(1-rate)."""
+    keep = jax.random.bernoulli(key, 1.0 - rate, shape)
+    return jnp.where(keep, 1.0 / (1.0 - rate), 0.0).astype(dtype)
 
 
 def dropout(x: Array, rate: float, key: Array | None, *, locked: bool = False) -> Array:
@@ -22,7 +22,12 @@ def dropout(x: Array, rate: float, key: Array | None, *, locked: bool = False) -
     """
     if key is None or rate == 0.0:
         return x
-    return _drop(x, rate, key, (x.shape[0], 1, *x.shape[2:]) if locked else x.shape)
+    return x * dropout_scale(rate, key, dropout_shape(x.shape, locked), x.dtype)
+
+
+def dropout_shape(shape: tuple[int, ...], locked: bool) -> tuple[int, ...]:
+    """The mask shape of :func:`dropout` on an input of ``shape`` [B, T, ...]."""
+    return (shape[0], 1, *shape[2:]) if locked else tuple(shape)
 
 
 def dropconnect(params: dict[str, Array], names: tuple[str, ...], rate: float,
@@ -35,7 +40,8 @@ def dropconnect(params: dict[str, Array], names: tuple[str, ...], rate: float,
     if key is None or rate == 0.0:
         return params
     keys = dict(zip(names, jax.random.split(key, len(names)), strict=True))
-    return {name: (_drop(value, rate, keys[name], value.shape) if name in keys else value)
+    return {name: (value * dropout_scale(rate, keys[name], value.shape, value.dtype)
+                   if name in keys else value)
             for name, value in params.items()}
 
 

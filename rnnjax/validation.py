@@ -90,3 +90,15 @@ def check_tree_shapes(where: str, name: str, tree: Any, reference: Any):
     if jax.tree.structure(tree) != jax.tree.structure(reference) or got != want:
         fail(where, name, f"a carry shaped {want}", got)
     return tree
+
+
+def check_carry(where: str, name: str, carry: Any, reference: Any):
+    """A recurrent carry: the structure and leaf shapes of ``reference``, floating-point leaves."""
+    import jax
+
+    check_tree_shapes(where, name, carry, reference)
+    for leaf in jax.tree.leaves(carry):
+        if not hasattr(leaf, "dtype") or not jnp.issubdtype(leaf.dtype, jnp.floating):
+            fail(where, name, "a carry of floating-point arrays",
+                 f"dtype {getattr(leaf, 'dtype', type(leaf).__name__)}", TypeError)
+    return carry

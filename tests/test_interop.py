@@ -115,3 +115,14 @@ def test_carries_from_torch_checks_the_state_layout():
     stack = StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), bidirectional=True)
     with pytest.raises(ValueError, match=r"h0 must be of shape \[4, batch, hidden\]"):
         carries_from_torch(stack, np.zeros((2, 1, 4)), np.zeros((4, 1, 4)))
+
+
+def test_from_torch_converts_a_bfloat16_module():
+    torch.manual_seed(0)
+    module = torch.nn.LSTM(5, 7, num_layers=2, batch_first=True).to(torch.bfloat16)
+    stack = from_torch(module)
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(nnx.state(stack)))
+    x = torch.randn(3, 4, 5)
+    expected, _ = module.float()(x)  # the same bfloat16 weights, computed in float32
+    np.testing.assert_allclose(np.asarray(stack(jnp.asarray(x.numpy()))[0]),
+                               expected.detach().numpy(), rtol=1e-5, atol=1e-5)

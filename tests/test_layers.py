@@ -7,7 +7,7 @@ import pytest
 from flax import nnx
 from rnnjax_testing import assert_close, cast_module
 
-from rnnjax.cells import make_cell
+from rnnjax.cells import CELLS, make_cell
 from rnnjax.layers import RNN, Bidirectional, StackedRNN, reverse_within_lengths
 
 KINDS = ["lstm", "gru", "elman_tanh"]
@@ -198,3 +198,112 @@ def test_layer_runs_the_triton_kernels_under_the_interpreter(impl):
     assert_close(loss(kernel, x), loss(reference, x))
     assert_close(nnx.grad(loss, argnums=(0, 1))(kernel, x),
                  nnx.grad(loss, argnums=(0, 1))(reference, x), rtol=1e-5, atol=1e-6)
+
+
+def poison_padding(x, lengths, value):
+    return jnp.where(jnp.arange(x.shape[1])[None, :, None] < lengths[:, None, None], x, value)
+
+
+@pytest.mark.parametrize("value", [jnp.nan, jnp.inf])
+@pytest.mark.parametrize(("kind", "impl", "bidirectional"),
+                         [("lstm", "scan", False), ("lstm", "auto", False), ("gru", "scan", False),
+                          ("gru", "auto", True), ("elman_tanh", "auto", True)])
+def test_nan_or_inf_padding_leaves_outputs_and_parameter_gradients_finite(kind, impl,
+                                                                          bidirectional, value):
+    stack = StackedRNN(kind, 3, 4, 2, rngs=nnx.Rngs(0), impl=impl, bidirectional=bidirectional)
+    graphdef, state = nnx.split(stack)
+    x = inputs()
+
+    def loss(state, x):
+        y, carries = nnx.merge(graphdef, state)(x, seq_lengths=LENGTHS)
+        return jnp.sum(y**2) + sum(jnp.sum(c) for c in jax.tree.leaves(carries))
+
+    poisoned = poison_padding(x, LENGTHS, value)
+    assert_close(loss(state, poisoned), loss(state, x))
+    grads, grads_clean = jax.grad(loss)(state, poisoned), jax.grad(loss)(state, x)
+    assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
+    assert_close(grads, grads_clean)
+
+
+@pytest.mark.parametrize("impl", ["scan", "auto"])
+def test_lengths_beyond_time_under_jit_are_clamped_not_nan(impl):
+    layer = rnn("gru", reverse=True, impl=impl)
+    graphdef, state = nnx.split(layer)
+    run = jax.jit(lambda state, x, lengths: nnx.merge(graphdef, state)(x, seq_lengths=lengths))
+    x = inputs()
+    y, carry = run(state, x, jnp.array([9, 2, 6]))
+    y_ref, carry_ref = layer(x, seq_lengths=jnp.array([6, 2, 6]))
+    assert_close((y, carry), (y_ref, carry_ref))
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+def test_auto_impl_runs_every_cell_and_equals_scan(kind):
+    kwargs = {"lower_size": 4} if kind == "depth_gated_lstm" else {}
+    cell = make_cell(kind, 3, 4, rngs=nnx.Rngs(0), **kwargs)
+    auto, scan = RNN(cell), RNN(cell, impl="scan")
+    expected = "xla" if cell.math is not None else "scan"
+    assert auto.resolved_impl == expected
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 6, cell.input_size))
+
+    def loss(layer, x):
+        y, carry = layer(x, seq_lengths=LENGTHS)
+        return jnp.sum(jnp.sin(y)) + sum(jnp.sum(c) for c in jax.tree.leaves(carry))
+
+    assert_close(loss(auto, x), loss(scan, x))
+    assert_close(nnx.grad(loss, argnums=(0, 1))(auto, x), nnx.grad(loss, argnums=(0, 1))(scan, x),
+                 rtol=1e-5, atol=1e-6)
+
+
+def stack_loss(stack, x, key, carries=None):
+    y, final = stack(x, seq_lengths=LENGTHS, initial_carry=carries, dropout_key=key)
+    return jnp.sum(jnp.sin(y)) + sum(jnp.sum(jnp.cos(c)) for c in jax.tree.leaves(final))
+
+
+@pytest.mark.parametrize(("kind", "variational"), [("lstm", False), ("gru", True),
+                                                   ("elman_relu", False)])
+def test_wavefront_equals_layer_by_layer_with_dropout(kind, variational):
+    kwargs = {"dropout": 0.4, "variational": variational, "dropconnect": 0.2}
+    wavefront = StackedRNN(kind, 3, 4, 3, rngs=nnx.Rngs(0), wavefront=True, **kwargs)
+    layered = StackedRNN(kind, 3, 4, 3, rngs=nnx.Rngs(0), wavefront=False, **kwargs)
+    assert wavefront._wavefront_applies() and not layered._wavefront_applies()
+    x, key = inputs(), jax.random.PRNGKey(5)
+    carries = jax.tree.map(lambda c: c + 0.3, layered.initial_carry(3))
+    for args in ((x, key, carries), (x, None)):
+        assert_close(stack_loss(wavefront, *args), stack_loss(layered, *args))
+        assert_close(nnx.grad(stack_loss, argnums=(0, 1))(wavefront, *args),
+                     nnx.grad(stack_loss, argnums=(0, 1))(layered, *args), rtol=1e-5, atol=1e-6)
+
+
+def test_wavefront_and_fused_bidirectional_pass_float64_check_grads():
+    from jax.test_util import check_grads
+
+    key = jax.random.PRNGKey(2)
+    with jax.enable_x64(True):
+        for stack in (StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), dropout=0.3),
+                      StackedRNN("gru", 3, 4, 1, rngs=nnx.Rngs(0), bidirectional=True)):
+            graphdef, state = nnx.split(cast_module(stack, jnp.float64))
+            x = inputs().astype(jnp.float64)
+            check_grads(lambda s, x, g=graphdef: stack_loss(nnx.merge(g, s), x, key), (state, x),
+                        order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
+
+
+def test_fused_bidirectional_equals_separate_directions():
+    forward, backward = rnn("lstm", impl="xla"), rnn("lstm", reverse=True, impl="xla")
+    fused = Bidirectional(forward, backward)
+    x = inputs()
+    carries = (jax.tree.map(lambda c: c + 0.2, forward.initial_carry(3)),
+               jax.tree.map(lambda c: c - 0.1, backward.initial_carry(3)))
+
+    def loss(layer, x, separate=False):
+        if separate:
+            y_f, c_f = layer.forward(x, seq_lengths=LENGTHS, initial_carry=carries[0])
+            y_b, c_b = layer.backward(x, seq_lengths=LENGTHS, initial_carry=carries[1])
+            y, final = jnp.concatenate([y_f, y_b], -1), (c_f, c_b)
+        else:
+            y, final = layer(x, seq_lengths=LENGTHS, initial_carry=carries)
+        return jnp.sum(jnp.sin(y)) + sum(jnp.sum(jnp.cos(c)) for c in jax.tree.leaves(final))
+
+    assert_close(loss(fused, x), loss(fused, x, True))
+    assert_close(nnx.grad(loss, argnums=(0, 1))(fused, x),
+                 nnx.grad(lambda f, x: loss(f, x, True), argnums=(0, 1))(fused, x),
+                 rtol=1e-5, atol=1e-6)

@@ -7,12 +7,8 @@ import pytest
 from jax.test_util import check_grads
 from rnnjax_testing import assert_close
 
-from rnnjax.lstm_xla import (
-    gate_major_to_heads,
-    heads_to_gate_major,
-    lstm_recurrence_scan,
-    lstm_recurrence_xla,
-)
+from rnnjax.lstm_xla import lstm_recurrence_scan, lstm_recurrence_xla
+from rnnjax.recurrence import gate_major_to_heads, heads_to_gate_major
 
 
 def arrays(batch, time, hidden, heads, dtype=jnp.float32, seed=0):
@@ -64,11 +60,11 @@ def test_bfloat16_inputs_keep_float32_carries():
 
 def test_head_layout_round_trip():
     x = jnp.arange(2 * 4 * 6.0).reshape(2, 24)  # 3 heads of size 2, gate-major
-    heads = gate_major_to_heads(x, 3)
+    heads = gate_major_to_heads(x, 3, 4)
     assert heads.shape == (2, 3, 8)
     np.testing.assert_array_equal(heads[0, 1, :2], x[0, 2:4])  # head 1, gate i
     np.testing.assert_array_equal(heads[0, 1, 2:4], x[0, 8:10])  # head 1, gate f
-    np.testing.assert_array_equal(heads_to_gate_major(heads), x)
+    np.testing.assert_array_equal(heads_to_gate_major(heads, 4), x)
 
 
 @pytest.mark.parametrize("fn", [lstm_recurrence_xla, lstm_recurrence_scan])

@@ -33,6 +33,8 @@ X = jnp.zeros((2, 5, 3))
         (lambda r: r(X, initial_carry=(jnp.zeros((2, 4)), jnp.zeros((2, 3)))), ValueError,
          r"RNN: initial_carry must be a carry shaped"),
         (lambda r: r(X, initial_carry=jnp.zeros((2, 4))), ValueError, r"initial_carry"),
+        (lambda r: r(X, initial_carry=(jnp.zeros((2, 4), jnp.int32),) * 2), TypeError,
+         r"RNN: initial_carry must be a carry of floating-point arrays, got dtype int32"),
     ],
 )
 def test_rnn_rejects_bad_calls(layer, call, error, message):
@@ -48,8 +50,12 @@ def test_rnn_rejects_bad_calls(layer, call, error, message):
         (lambda: LSTMCell(3, 6, rngs=nnx.Rngs(0), num_heads=4), r"hidden_size must be a multiple"),
         (lambda: make_cell("elman_tanh", 3, 4, rngs=nnx.Rngs(0), activation="gelu"),
          r"activation must be one of"),
-        (lambda: RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), impl="xla"),
-         r'impl must be "scan" for GRUCell'),
+        (lambda: RNN(make_cell("gru_cho", 3, 4, rngs=nnx.Rngs(0)), impl="xla"),
+         r'impl must be "scan" or "auto" for GRUCell'),
+        (lambda: RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), impl="triton"),
+         r'impl must be "scan", "xla" or "auto" for GRUCell'),
+        (lambda: RNN(make_cell("peephole_lstm", 3, 4, rngs=nnx.Rngs(0)), impl="xla"),
+         r'impl must be "scan" or "auto" for PeepholeLSTMCell'),
         (lambda: RNN(make_cell("lstm", 3, 4, rngs=nnx.Rngs(0)), impl="xla", zoneout=0.1),
          r"zoneout must be 0 with impl='xla'"),
         (lambda: RNN(make_cell("lstm", 3, 4, rngs=nnx.Rngs(0)), impl="cudnn"),
@@ -62,6 +68,12 @@ def test_rnn_rejects_bad_calls(layer, call, error, message):
         (lambda: StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), dropout=-0.1), r"dropout must be"),
         (lambda: Bidirectional(*(RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0))),) * 2),
          r"backward must be an RNN with reverse=True"),
+        (lambda: Bidirectional(*(RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), reverse=True),) * 2),
+         r"forward must be an RNN with reverse=False, got reverse=True"),
+        (lambda: StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), skip="residual", wavefront=True),
+         r"wavefront must be None or False for this stack"),
+        (lambda: StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0), wavefront="yes"),
+         r"wavefront must be None, True or False"),
     ],
 )
 def test_constructors_reject_bad_arguments(build, message):
@@ -73,3 +85,19 @@ def test_stack_rejects_wrong_number_of_carries():
     stack = StackedRNN("lstm", 3, 4, 2, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match=r"initial_carry must be a list of 2 layer carries"):
         stack(X, initial_carry=[stack.initial_carry(2)[0]])
+
+
+@pytest.mark.parametrize("impl", ["scan", "xla"])
+def test_int_initial_carry_is_refused_by_every_impl(impl):
+    gru = RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), impl=impl)
+    with pytest.raises(TypeError, match=r"RNN: initial_carry must be a carry of floating-point"):
+        gru(X, initial_carry=jnp.zeros((2, 4), jnp.int32))
+
+
+@pytest.mark.parametrize("carry", [jnp.zeros((2, 4)), [jnp.zeros((2, 4))] * 3])
+def test_bidirectional_initial_carry_must_be_a_pair(carry):
+    layer = Bidirectional(RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0))),
+                          RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(1)), reverse=True))
+    with pytest.raises(TypeError, match=r"Bidirectional: initial_carry must be a \(forward, "
+                       r"backward\) pair, got (ArrayImpl|list of length 3)"):
+        layer(X, initial_carry=carry)

@@ -58,7 +58,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.input_feeding = False  # feed h~_{t-1} into step t (Luong); a per-step decoder loop
     c.model.bridge = "dense"  # decoder initial state: "dense" (from the encoder's) or "zero"
     c.model.dropout = 0.2  # on embeddings, between layers and before the softmax
-    c.model.impl = "scan"  # recurrence implementation (rnnjax.layers.IMPLS)
+    c.model.impl = "auto"  # recurrence implementation (rnnjax.layers.IMPLS; auto: per cell)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta

@@ -9,6 +9,11 @@ A cell owns its parameters and two pure functions of arrays:
   the step under ``jax.lax.scan`` without touching NNX state inside the loop;
 * ``output(carry) -> y_t``.
 
+A cell whose step is ``r_t = h_{t-1} W_h + b_h`` followed by pointwise math (LSTM, GRU with the
+reset gate after the matmul, Elman) sets ``math`` (a ``rnnjax.recurrence.CellMath``) and gets its
+``step`` from it; layers then run it with the hand-written backward of ``rnnjax.recurrence``.
+Such a cell's ``project_inputs`` is the plain x W_x + b.
+
 ``cell(carry, x_t) -> (carry, y_t)`` runs one step on raw inputs. A cell never knows how it is
 scanned: ``rnnjax.layers.RNN`` does that.
 """
@@ -23,6 +28,7 @@ from flax import nnx
 
 from rnnjax import initializers as inits
 from rnnjax.ops import over_rows
+from rnnjax.recurrence import Blocks, CellMath, math_step
 from rnnjax.validation import check_positive_int
 
 Array = jax.Array
@@ -36,6 +42,8 @@ class RecurrentCell(nnx.Module):
     hidden_size: int
     #: recurrent matrices that DropConnect masks (Wan et al. 2013; Merity et al. 2017).
     recurrent_weight_names: tuple[str, ...] = ("w_h",)
+    #: the pointwise math when the step is r_t = h_{t-1} W_h + b_h then pointwise (else None).
+    math: CellMath | None = None
 
     def _init_gate_params(
         self,
@@ -90,8 +98,15 @@ class RecurrentCell(nnx.Module):
     def recurrent_params(self) -> dict[str, Array]:
         return {"w_h": self.w_h[...]}
 
+    def recurrent_weights(self, params: dict[str, Array]) -> tuple[Array, Array | None]:
+        """(W_h as [K, D, G*D] (K heads; dense K = 1), recurrent bias b_h [G*H] or None)."""
+        w_h = params["w_h"]
+        return (w_h[None] if w_h.ndim == 2 else w_h), None
+
     def step(self, params: dict[str, Array], carry: Carry, x_proj: Array) -> Carry:
-        raise NotImplementedError
+        """One step on x_proj = x_t W_x + b [B, G*H]: (params, carry_{t-1}) -> carry_t."""
+        w_h, b_h = self.recurrent_weights(params)
+        return from_blocks(math_step(self.math, w_h, b_h, as_blocks(carry), x_proj))
 
     def output(self, carry: Carry) -> Array:
         """y_t read off the carry (h_t for every cell but the depth-gated LSTM)."""
@@ -101,3 +116,13 @@ class RecurrentCell(nnx.Module):
         """One step on a raw input x_t [B, I]: (carry, x_t) -> (carry, y_t)."""
         carry = self.step(self.recurrent_params(), carry, self.project_inputs(x_t))
         return carry, self.output(carry)
+
+
+def as_blocks(carry: Carry) -> Blocks:
+    """A cell's carry as a tuple of arrays: (h, c) stays, a single h becomes (h,)."""
+    return carry if isinstance(carry, tuple) else (carry,)
+
+
+def from_blocks(blocks: Blocks) -> Carry:
+    """Inverse of :func:`as_blocks`."""
+    return blocks if len(blocks) > 1 else blocks[0]

@@ -16,7 +16,7 @@ from flax import nnx
 
 from rnnjax import initializers as inits
 from rnnjax.cells.base import Array, RecurrentCell
-from rnnjax.lstm_xla import lstm_gates, lstm_step
+from rnnjax.lstm_xla import LSTM_MATH, lstm_gates
 from rnnjax.validation import check_positive_int, fail
 
 LSTMCarry = tuple[Array, Array]
@@ -46,6 +46,8 @@ class LSTMCell(_LSTMFamily):
     exactly this cell.
     """
 
+    math = LSTM_MATH
+
     def __init__(
         self,
         input_size: int,
@@ -68,9 +70,6 @@ class LSTMCell(_LSTMFamily):
             recurrent_shape=(num_heads, head, 4 * head),
             **_init_kwargs(kernel_init, recurrent_init, bias_init, forget_bias),
         )
-
-    def step(self, params: dict[str, Array], carry: LSTMCarry, x_proj: Array) -> LSTMCarry:
-        return lstm_step(params["w_h"], carry, x_proj)[0]
 
 
 class PeepholeLSTMCell(_LSTMFamily):

@@ -6,6 +6,10 @@ dataset that comes from a package (each data module registers its ``Source``).
     batches = LMBatches(corpus.train_ids, batch_size=20, bptt=35)
     for inputs, targets in batches.iter_epoch(epoch):  # [B, T] int32 each
         ...
+
+Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
+``load_word_pairs``), skip-gram batches (``rnnjax.data.skipgram``), padded batches
+(``rnnjax.data.padded``).
 """
 
 from rnnjax.data.batching import LMBatches
@@ -30,6 +34,7 @@ from rnnjax.data.prepare import (
 )
 from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Vocab, tokenize
+from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
 
 __all__ = [
     "CORPORA",
@@ -47,10 +52,12 @@ __all__ = [
     "Vocab",
     "WordVectors",
     "embedding_matrix",
+    "load_analogies",
     "load_corpus",
     "load_pairs",
     "load_splits",
     "load_vectors",
+    "load_word_pairs",
     "prepare",
     "read_manifest",
     "read_pairs",

@@ -22,12 +22,14 @@ from rnnjax.data.prepare import (
     Source,
     decode_text,
     files_sha256,
+    iter_archive,
     prepared_dir,
     read_texts,
     register,
     unpack_deb,
 )
 from rnnjax.data.vocab import LEVELS, Vocab
+from rnnjax.data.wiki import wiki_plain_text
 from rnnjax.validation import check_choice, fail
 
 SPLITS = ("train", "valid", "test")
@@ -68,6 +70,11 @@ CORPORA: dict[str, CorpusSpec] = {spec.name: spec for spec in (
                "Linux 6.1 kernel/**/*.c and *.h in sorted path order", "GPL-2.0",
                Package("deb", "linux-source-6.1", "6.1.192-2"),
                "e9873a1ae11c05495be2b5d6004840d203cd66771acf2a27cda9bd016b166e6c"),
+    CorpusSpec("enwiki_text", "package", "word",
+               "prose of the 105 articles of gensim's shortened English Wikipedia dump (2016), "
+               "one paragraph per line, ~2.9 MB", "CC BY-SA 3.0 (Wikipedia text)",
+               Package("wheel", "gensim", "4.4.0"),
+               "74a7ed91358fc19982f5fbd20a1f4e0ffd477c3ac33c6167684bd5de74c370ec"),
     CorpusSpec("text", "path", "char", "any UTF-8 text file or directory given as path",
                "the user's"),
 )}
@@ -228,6 +235,19 @@ def _linux_splits(archive: Path, tmp: Path) -> dict[str, str]:
     return split_text(join_texts(list(texts.values())), "prepare")
 
 
+# The shortened Wikipedia dump inside the gensim wheel.
+ENWIKI_DUMP = ("gensim/test/test_data/"
+               "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+
+
+def _enwiki_splits(archive: Path, tmp: Path) -> dict[str, str]:
+    """The articles' prose (``rnnjax.data.wiki``), split 90/5/5."""
+    dumps = [(path, data) for path, data in iter_archive(archive, lambda p: p == ENWIKI_DUMP)]
+    if not dumps:
+        fail("prepare", "archive", f"a gensim wheel containing {ENWIKI_DUMP}", str(archive))
+    return split_text(wiki_plain_text(dumps[0][1], f"{archive}:{ENWIKI_DUMP}"), "prepare")
+
+
 def _as_files(extract):
     """An extractor of {split: text} as one of {"<split>.txt": text} (what prepare writes)."""
     return lambda archive, tmp: {f"{split}.txt": text
@@ -235,7 +255,7 @@ def _as_files(extract):
 
 
 for _name, _extract in (("shakespeare_full", _shakespeare_splits), ("ptb", _ptb_splits),
-                        ("linux", _linux_splits)):
+                        ("linux", _linux_splits), ("enwiki_text", _enwiki_splits)):
     _spec = CORPORA[_name]
     register(Source(_name, _spec.package, _spec.sha256, _as_files(_extract), _spec.description,
                     _spec.licence))

@@ -50,13 +50,15 @@ class RNNLM(nnx.Module):
 
     ``init_scale=s`` initialises every parameter (biases included) from U[-s, s], with no
     forget-gate bias, as in Zaremba et al. 2014; ``None`` keeps the layers' own initialisers.
-    ``impl`` is passed to the recurrent layers unchanged (the config chooses it).
+    ``impl`` and ``wavefront`` are passed to the recurrent stack unchanged (the config chooses
+    them; the defaults pick the fastest correct path, ``rnnjax.layers.resolve_impl``).
     """
 
     def __init__(self, vocab_size: int, *, rngs: nnx.Rngs, cell: str = "lstm",
                  embed_size: int = 200, hidden_size: int = 200, num_layers: int = 2,
                  dropout: float = 0.0, variational: bool = False, tie_embeddings: bool = False,
-                 init_scale: float | None = None, impl: str = "scan"):
+                 init_scale: float | None = None, impl: str = "auto",
+                 wavefront: bool | None = None):
         where = "RNNLM"
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         check_choice(where, "cell", cell, CELLS)
@@ -74,7 +76,7 @@ class RNNLM(nnx.Module):
                                **({} if init is None else {"embedding_init": init}))
         self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
                               dropout=self.dropout, variational=self.variational, impl=impl,
-                              cell_kwargs=cell_kwargs)
+                              wavefront=wavefront, cell_kwargs=cell_kwargs)
         if self.tie_embeddings:
             if self.rnn.output_size != embed_size:
                 fail(where, "tie_embeddings", f"False when hidden_size ({self.rnn.output_size}) "

@@ -56,7 +56,7 @@ class Seq2Seq(nnx.Module):
                  bidirectional: str = "all", encoder_skip: str = "none",
                  decoder_skip: str = "none", attention: str = "general",
                  attention_size: int | None = None, input_feeding: bool = False,
-                 bridge: str = "dense", dropout: float = 0.0, impl: str = "scan"):
+                 bridge: str = "dense", dropout: float = 0.0, impl: str = "auto"):
         where = "Seq2Seq"
         self.source_vocab_size = check_positive_int(where, "source_vocab_size", source_vocab_size)
         self.target_vocab_size = check_positive_int(where, "target_vocab_size", target_vocab_size)

@@ -6,10 +6,12 @@ An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` d
   anything is written (``workdir.check_resume``), the data's fingerprint compared too;
 * every check that can run before training: the task loads and validates its data, builds the
   model and dry-runs its evaluation inputs (``Task.check``);
-* training: epochs of ``Task.batch(epoch, index)`` through one jit-compiled step (``jax.grad`` of
-  ``Task.loss``, an optax update with the epoch's learning rate injected), data-parallel over a
-  ``'data'`` mesh axis; the dropout key of step s is fold_in(key, s), so a run resumed from a
-  checkpoint repeats an uninterrupted one exactly;
+* training: epochs of ``Task.batch(epoch, index)`` through one jit-compiled step (by default
+  ``jax.grad`` of ``Task.loss`` and an optax update with the step's learning rate
+  ``Task.learning_rate(epoch, fraction of the epoch done)`` injected; ``Task.make_train_step``
+  may supply another update rule), data-parallel over a ``'data'`` mesh axis; the dropout key
+  of step s is fold_in(key, s), so a run resumed from a checkpoint repeats an uninterrupted one
+  exactly;
 * checkpoints (orbax) mid-epoch and after every epoch, metrics (JSON lines + TensorBoard), a
   progress bar, ``results.json`` (``status`` partial until the last epoch ends);
 * model selection: with ``Task.selection = ("valid_accuracy", "max")`` the parameters of the best
@@ -113,8 +115,17 @@ class Task(abc.ABC):
         """``config.optim`` as an optax chain with an injected learning rate."""
         return make_optimizer(self.config.optim)
 
-    def learning_rate(self, epoch: int) -> float:
+    def learning_rate(self, epoch: int, fraction: float = 0.0) -> float:
+        """The rate of the step ``fraction`` (in [0, 1)) of the way through ``epoch``; by
+        default ``config.optim``'s per-epoch schedule, constant within an epoch."""
+        del fraction
         return learning_rate(self.config.optim, epoch)
+
+    def make_train_step(self, graphdef: Any, tx: optax.GradientTransformation) -> Callable:
+        """jit(params, opt_state, state, batch, key, lr) -> (params, opt_state, state, loss):
+        by default ``jax.grad`` of ``loss`` and an update by ``tx`` (``make_train_step``);
+        override for another update rule (e.g. sparse updates of embedding rows)."""
+        return make_train_step(self, graphdef, tx)
 
     # ---- training -----------------------------------------------------------------------
     def initial_state(self, model: nnx.Module) -> Any:
@@ -349,7 +360,7 @@ class _Run:
         self.writer = MetricWriter(workdir, enabled=self.main)
         self.writer.truncate_after(self.state["step"])
         self.started -= float(self.state["wall_seconds"])
-        self.train_step = make_train_step(task, self.graphdef, tx)
+        self.train_step = task.make_train_step(self.graphdef, tx)
 
     # ---- results ----------------------------------------------------------------------
     def results(self, status: str, **extra: Any) -> dict[str, Any]:
@@ -437,10 +448,10 @@ class _Run:
         num_epochs, every = config.num_epochs, config.log_every_steps
         while state["epoch"] < num_epochs and not int(state["stopped"]):
             epoch = state["epoch"]
-            lr = task.learning_rate(epoch)
             count = task.num_batches(epoch)
             if config.get("steps_per_epoch", 0):
                 count = min(count, config.steps_per_epoch)
+            lr = task.learning_rate(epoch, state["batch"] / count)
             if state["batch"] == 0:
                 state["task"] = sharding.shard_batch(task.initial_state(self.model), mesh)
                 state["epoch_loss"], state["epoch_count"] = 0.0, 0
@@ -449,6 +460,7 @@ class _Run:
                             disable=None if self.main else True, dynamic_ncols=True)
             for index in range(state["batch"], count):
                 tick = time.perf_counter()
+                lr = task.learning_rate(epoch, index / count)
                 batch = task.batch(epoch, index)
                 key = jax.random.fold_in(state["rng"], state["step"])
                 self.params, state["opt_state"], state["task"], loss = self.train_step(

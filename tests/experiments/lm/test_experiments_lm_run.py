@@ -110,9 +110,15 @@ def test_bad_config_fails_before_training(overrides, tmp_path, field, value, mes
     assert not (tmp_path / "metrics.jsonl").exists()
 
 
-def test_impl_xla_rejects_a_non_lstm_cell(overrides, tmp_path):
-    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" for GRUCell'):
-        train_and_evaluate(make_config(overrides, **{"model.cell": "gru"}), tmp_path)
+def test_every_cell_trains_with_the_default_impl_and_a_wrong_impl_fails_clearly(overrides,
+                                                                             tmp_path):
+    results = train_and_evaluate(make_config(overrides, **{"model.cell": "gru",
+                                                          "model.impl": "auto"}), tmp_path / "gru")
+    assert results["status"] == "complete"
+    with pytest.raises(ValueError, match=r'RNN: impl must be "scan" or "auto" for '
+                       r"LayerNormLSTMCell"):
+        train_and_evaluate(make_config(overrides, **{"model.cell": "layernorm_lstm",
+                                                    "model.impl": "xla"}), tmp_path / "ln")
 
 
 def test_bengio_window_lm_trains_at_word_level(corpus_file, tmp_path):

@@ -1,0 +1,106 @@
+"""What the CPU benchmarks share: timing in fresh processes, interleaved rounds, the machine record
+and tables of ratios to a peer measured in the same run.
+
+Each measurement runs in its own process (``python -m <benchmark> --child=SPEC``), so torch's and
+XLA's thread pools never share a process. A series of measurements is repeated ``rounds`` times
+with the implementations interleaved and the median over rounds reported, so that slow drift on a
+shared machine hits every implementation alike. The 1-minute load average before and after is
+recorded: on a 2-core machine another busy process slows torch's OpenMP threads badly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+
+def median_ms(step: Callable[[], object], warmup: int, repeats: int) -> tuple[float, list[float]]:
+    """Median wall time of ``step`` in ms after one compiling call and ``warmup`` more."""
+    step()
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), times
+
+
+def run_child(module: str, spec: str, args: Iterable[str] = ()) -> dict | None:
+    """Run ``python -m module --child=spec *args`` and parse the JSON on its last stdout line."""
+    cmd = [sys.executable, "-m", module, f"--child={spec}", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode:
+        print(f"{spec} failed:\n{result.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def interleaved(specs: list[tuple[str, str]], rounds: int,
+                run: Callable[[str, str], dict | None], value: str) -> list[dict]:
+    """Run every (group, impl) of ``specs`` once per round, in order; return one row per spec
+    with the median over rounds of ``run(group, impl)[value]`` and every round's value."""
+    per_spec: dict[tuple[str, str], list[dict]] = {}
+    for _ in range(rounds):
+        for group, impl in specs:
+            result = run(group, impl)
+            if result:
+                per_spec.setdefault((group, impl), []).append(result)
+                print(f"{group} {impl}: {value} {result[value]:.4g}", file=sys.stderr)
+    return [{"group": group, "impl": impl,
+             value: statistics.median(r[value] for r in results),
+             f"round_{value}": [r[value] for r in results]}
+            for (group, impl), results in per_spec.items()]
+
+
+def ratio_table(rows: list[dict], impls: Iterable[str], value: str, *, reference: str = "torch",
+                digits: int = 0) -> str:
+    """Markdown: one line per group, ``value`` per impl and its ratio to ``reference``'s."""
+    impls = [i for i in impls if any(r["impl"] == i for r in rows)]
+    lines = ["| | " + " | ".join(impls) + " |", "|---" * (len(impls) + 1) + "|"]
+    for group in dict.fromkeys(r["group"] for r in rows):
+        by_impl = {r["impl"]: r[value] for r in rows if r["group"] == group}
+        ref = by_impl.get(reference)
+        cells = [(f"{by_impl[i]:,.{digits}f}" + (f" ({by_impl[i] / ref:.2f}x)" if ref else ""))
+                 if i in by_impl else "-" for i in impls]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    """Platform, CPU model and the versions of Python, jax and torch."""
+    import jax
+    import jaxlib
+
+    info = {"platform": platform.platform(), "processor": platform.processor(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "jax": jax.__version__, "jaxlib": jaxlib.__version__}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
+                                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def write_record(path: str, payload: dict, load_before: float) -> None:
+    """JSON with the machine, the exact command and the load average before and after."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    record = {"machine": machine(), "command": " ".join(["python", *sys.orig_argv[1:]]),
+              "load_average_1min": [load_before, os.getloadavg()[0]], **payload}
+    with open(path, "w") as f:
+        json.dump(record, f, indent=1)
