@@ -114,12 +114,16 @@ def plot_depth(runs: Sequence[Run], out_dir: Path) -> Path:
             ax.errorbar([d for d, _ in done], [r["mean"]["test_bleu_beam"] for _, r in done],
                         yerr=[r["std"]["test_bleu_beam"] for _, r in done], marker="o",
                         capsize=3, label=label)
+    if not grid:
+        ax.text(0.5, 0.5, "no grid row has finished a seed yet", ha="center",
+                transform=ax.transAxes)
     ax.set_xscale("log", base=2)
     ax.set_xticks([1, 2, 4, 8], ["1", "2", "4", "8"])
     ax.set_xlabel("layers (the other side fixed at 2)")
     ax.set_ylabel("test BLEU, beam search")
     ax.set_title("trans_de_en en-de, 3 seeds")
-    ax.legend(fontsize=8)
+    if grid:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     path = out_dir / "bleu_vs_depth.png"
     fig.savefig(path, dpi=120)
