@@ -187,6 +187,19 @@ class RNN(nnx.Module):
         y = jnp.swapaxes(y, 0, 1)
         return reverse_within_lengths(y, seq_lengths) if self.reverse else y
 
+    def step(self, x_t: Array, carry: Any) -> tuple[Array, Any]:
+        """One step on a raw input x_t [B, input_size]: (y_t [B, output_size], carry).
+
+        The same cell math as ``__call__`` (any ``impl``), for loops that feed an output back
+        as the next input (decoders). Zoneout and DropConnect are not applied, so a layer that
+        uses them steps only in evaluation.
+        """
+        if self.reverse:
+            fail("RNN.step", "self.reverse", "False (a reversed layer needs the whole sequence)",
+                 True)
+        carry, y = self.cell(carry, x_t)
+        return y, carry
+
     def _scan(self, params, carry, x_proj, seq_lengths, zoneout_key):
         cell, rate = self.cell, self.zoneout
         time, batch, _ = x_proj.shape
@@ -406,15 +419,50 @@ class StackedRNN(nnx.Module):
                 else [None] * (2 * self.num_layers))
         if self._wavefront_applies():
             return self._wavefront(x, seq_lengths, carries, keys, projected)
+
+        def run_layer(k: int, layer: Any, inputs: Array) -> tuple[Array, Any]:
+            first_projected = {"projected": True} if projected and k == 0 else {}
+            return layer(inputs, seq_lengths=seq_lengths, initial_carry=carries[k],
+                         dropout_key=keys[2 * k + 1], **first_projected)
+
+        return self._through_layers(x, run_layer, keys[::2], locked=self.variational,
+                                    projected=projected)
+
+    def step(self, x_t: Array, carries: list[Any], *, dropout_key: Array | None = None
+             ) -> tuple[Array, list[Any]]:
+        """One step of a unidirectional stack: x_t [B, input_size] -> (y_t, carries).
+
+        Dropout and skips as in ``__call__``. Pass the same ``dropout_key`` at every step of a
+        sequence for variational dropout (one mask over time), a new key per step otherwise.
+        """
+        if any(isinstance(layer, Bidirectional) for layer in self.layers):
+            fail("StackedRNN.step", "self.bidirectional", "False (a backward direction needs "
+                 "the whole sequence)", True)
+        if len(carries) != self.num_layers:
+            fail("StackedRNN.step", "carries", f"a list of {self.num_layers} layer carries",
+                 f"{len(carries)} entries")
+        if dropout_key is not None and any(layer.zoneout or layer.dropconnect
+                                           for layer in self.layers):
+            fail("StackedRNN.step", "dropout_key", "None for layers with zoneout or "
+                 "DropConnect (step runs them in evaluation only)", "a key")
+        keys = (jax.random.split(dropout_key, self.num_layers) if dropout_key is not None
+                else [None] * self.num_layers)
+        return self._through_layers(x_t, lambda k, layer, inputs: layer.step(inputs, carries[k]),
+                                    keys, locked=False, projected=False)
+
+    def _through_layers(self, x: Array, run_layer: Any, dropout_keys: list[Any], *,
+                        locked: bool, projected: bool) -> tuple[Array, list[Any]]:
+        """The stack's wiring, shared by whole sequences and single steps: dropout on the
+        input of every layer above the first, then the residual or dense (ResD) skips (none
+        around the first layer when its input is ``projected``)."""
         inputs, outputs, final = x, [], []
         for k, layer in enumerate(self.layers):
             if k > 0:
-                inputs = regularizers.dropout(inputs, self.dropout, keys[2 * k],
-                                              locked=self.variational)
-            first_projected = {"projected": True} if projected and k == 0 else {}
-            y, carry = layer(inputs, seq_lengths=seq_lengths, initial_carry=carries[k],
-                             dropout_key=keys[2 * k + 1], **first_projected)
-            if self.skip == "residual" and not first_projected and y.shape[-1] == inputs.shape[-1]:
+                inputs = regularizers.dropout(inputs, self.dropout, dropout_keys[k],
+                                              locked=locked)
+            y, carry = run_layer(k, layer, inputs)
+            if self.skip == "residual" and not (projected and k == 0) and (
+                    y.shape[-1] == inputs.shape[-1]):
                 y = y + inputs
             outputs.append(y)
             final.append(carry)

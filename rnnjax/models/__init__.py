@@ -12,13 +12,14 @@ from rnnjax.models.bengio import BengioLM
 from rnnjax.models.classifier import RNNClassifier
 from rnnjax.models.kim_cnn import KimCNN
 from rnnjax.models.lm import RNNLM
+from rnnjax.models.seq2seq import Seq2Seq
 from rnnjax.models.tagger import RNNTagger
 from rnnjax.validation import check_choice, fail
 
 # config.model.kind -> model class
 MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
                                        "rnn_classifier": RNNClassifier, "kim_cnn": KimCNN,
-                                       "rnn_tagger": RNNTagger}
+                                       "rnn_tagger": RNNTagger, "seq2seq": Seq2Seq}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
@@ -39,4 +40,5 @@ def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes:
     return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "KimCNN", "RNNClassifier", "RNNTagger", "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "KimCNN", "RNNClassifier", "RNNTagger", "Seq2Seq",
+           "make_model"]

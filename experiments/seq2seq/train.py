@@ -1,0 +1,262 @@
+"""The translation task: teacher-forced training of ``rnnjax.models.Seq2Seq``, BLEU/chrF evaluation.
+
+Targets are BOS y_1 ... y_n EOS; the decoder reads BOS y_1 ... y_n and predicts y_1 ... EOS. The
+loss is the mean NLL per target token (label smoothing, Szegedy et al. 2016, optional on the
+optimised objective only). Every epoch the model translates the valid split greedily; the epoch
+with the best valid BLEU is kept and translates the test split greedily and with beam search.
+BLEU and chrF are sacrebleu's corpus scores of the detokenised output against the raw references.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import sacrebleu
+from absl import logging
+from flax import nnx
+
+from experiments.seq2seq.attention_maps import plot_attention
+from rnnjax.data.padded import PaddedBatches
+from rnnjax.data.parallel import SPLITS, encode_pairs, load_pairs, load_tokenizer, train_tokenizer
+from rnnjax.models import make_model
+from rnnjax.models.decoding import beam_search, greedy_decode
+from rnnjax.train import sharding
+from rnnjax.train.run import Task, run
+from rnnjax.train.workdir import write_atomic
+from rnnjax.validation import check_positive_int, check_rate, fail
+
+TOKENIZER_FILE = "tokenizers.json"
+_WHERE = "seq2seq"
+
+
+def token_nll(model, batch, key=None, label_smoothing=0.0):
+    """(objective, NLL summed over real target tokens, their count) of a padded batch."""
+    target = batch["target"]
+    logits, _ = model(batch["source"], batch["source_lengths"], target[:, :-1], dropout_key=key)
+    labels = target[:, 1:]
+    mask = (jnp.arange(labels.shape[1]) < batch["target_lengths"][:, None] - 1) * batch[
+        "weight"][:, None]
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    smoothed = nll if not label_smoothing else optax.softmax_cross_entropy(
+        logits, optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), label_smoothing))
+    count = jnp.maximum(mask.sum(), 1.0)
+    return (smoothed * mask).sum() / count, (nll * mask).sum(), mask.sum()
+
+
+def pad_to_multiple(batch: dict[str, np.ndarray], multiple: int) -> dict[str, np.ndarray]:
+    """The source and target columns zero-padded to a multiple of ``multiple`` (fewer distinct
+    shapes, so fewer compilations of the train step, for some padding)."""
+    out = dict(batch)
+    for name in ("source", "target"):
+        extra = -batch[name].shape[1] % multiple
+        out[name] = np.pad(batch[name], ((0, 0), (0, extra)))
+    return out
+
+
+class TranslationTask(Task):
+    """``config.data`` names the pairs (trans_de_en or a file), ``config.model`` a Seq2Seq,
+    ``config.decode`` the beam search of the test evaluation."""
+
+    experiment = "seq2seq"
+    unit = "tokens"
+    selection = ("valid_bleu", "max")
+    resumable_changes = (*Task.resumable_changes, "decode.samples", "decode.heatmaps")
+
+    def load(self, workdir: Path) -> None:
+        data, decode = self.config.data, self.config.decode
+        for name in ("batch_size", "eval_batch_size", "max_length", "source_vocab_size",
+                     "target_vocab_size", "pad_to"):
+            check_positive_int(_WHERE, f"config.data.{name}", data[name])
+        for name in ("beam_size", "max_length"):
+            check_positive_int(_WHERE, f"config.decode.{name}", decode[name])
+        check_rate(_WHERE, "config.label_smoothing", self.config.label_smoothing)
+        sharding.check_divisible(_WHERE, "config.data.batch_size", data.batch_size, self.mesh)
+        self.workdir = workdir
+        self.pairs = load_pairs(None if data.path else data.corpus, path=data.path,
+                                direction=data.direction, data_dir=data.data_dir)
+        origin = data.path or f"the prepared {data.corpus} train.tsv"
+        stored = workdir / TOKENIZER_FILE
+        if stored.is_file():
+            payload = json.loads(stored.read_text(encoding="utf-8"))
+            self.tokenizers = [load_tokenizer(payload["kind"], base64.b64decode(payload[side]))
+                               for side in ("source", "target")]
+        else:
+            train = self.pairs["train"]
+            self.tokenizers = [
+                train_tokenizer(data.tokenizer, [p.source for p in train], data.source_vocab_size),
+                train_tokenizer(data.tokenizer, [p.target for p in train], data.target_vocab_size)]
+        self.examples = {}
+        for split in SPLITS:  # max_length bounds training pairs; valid and test are scored whole
+            source, target, _ = encode_pairs(
+                self.pairs[split], *self.tokenizers, origin=origin, where=_WHERE,
+                max_length=data.max_length if split == "train" else 10**9,
+                too_long=data.too_long if split == "train" else "error")
+            self.examples[split] = {"source": source, "target": target}
+        self.dropped = len(self.pairs["train"]) - len(self.examples["train"]["source"])
+        if self.dropped:
+            logging.info("%d of %d training pairs are longer than max_length=%d: dropped",
+                         self.dropped, len(self.pairs["train"]), data.max_length)
+        self.train_batches = PaddedBatches(self.examples["train"], data.batch_size, shuffle=True,
+                                           seed=self.config.seed)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for tokenizer in self.tokenizers:
+            digest.update(tokenizer.to_bytes())
+        for split in SPLITS:
+            for ids in (*self.examples[split]["source"], *self.examples[split]["target"]):
+                digest.update(ids.tobytes() + b"|")
+        return digest.hexdigest()
+
+    def save(self, workdir: Path) -> None:
+        if not (workdir / TOKENIZER_FILE).is_file():
+            sides = {side: base64.b64encode(t.to_bytes()).decode("ascii")
+                     for side, t in zip(("source", "target"), self.tokenizers, strict=True)}
+            write_atomic(workdir / TOKENIZER_FILE,
+                         json.dumps({"kind": self.config.data.tokenizer, **sides}))
+
+    def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
+        return make_model(self.config.model, rngs=rngs, source_vocab_size=len(self.tokenizers[0]),
+                          target_vocab_size=len(self.tokenizers[1]))
+
+    def check(self, model: nnx.Module) -> None:
+        alpha = self.config.decode.alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or alpha < 0:
+            fail(_WHERE, "config.decode.alpha", "a number >= 0 (GNMT length penalty)", alpha)
+        graphdef = nnx.graphdef(model)
+        self._eval_step = jax.jit(lambda params, batch: token_nll(nnx.merge(graphdef, params),
+                                                                  batch)[1:])
+
+    def num_batches(self, epoch: int) -> int:
+        return self.train_batches.num_batches(epoch)
+
+    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
+        return pad_to_multiple(self.train_batches.batch(epoch, index), self.config.data.pad_to)
+
+    def loss(self, model, state, batch, key):
+        objective, nll, count = token_nll(model, batch, key, self.config.label_smoothing)
+        return objective, (nll / jnp.maximum(count, 1.0), state)
+
+    def count(self, batch: dict[str, np.ndarray]) -> int:
+        return int(((batch["target_lengths"] - 1) * batch["weight"]).sum())
+
+    # ---- evaluation -------------------------------------------------------------------------
+    def _eval_batches(self, split: str) -> tuple[PaddedBatches, np.ndarray]:
+        """The split sorted by source length (fewer padded steps), and that order."""
+        examples = self.examples[split]
+        order = np.argsort([len(s) for s in examples["source"]], kind="stable")
+        sorted_examples = {k: [v[i] for i in order] for k, v in examples.items()}
+        return PaddedBatches(sorted_examples, self.config.data.eval_batch_size,
+                             shuffle=False), order
+
+    def translate(self, model: nnx.Module, split: str, beam: bool = False
+                  ) -> tuple[list[str], list[np.ndarray]]:
+        """Detokenised translations of ``split`` in file order and, greedy, each one's
+        (output tokens, attention weights [output tokens + EOS, source tokens])."""
+        decode, target = self.config.decode, self.tokenizers[1]
+        batches, order = self._eval_batches(split)
+        texts, weights = [""] * len(order), [None] * len(order)
+        ids = {"bos_id": target.bos_id, "eos_id": target.eos_id,
+               "max_length": decode.max_length}
+        for batch in map(partial(pad_to_multiple, multiple=self.config.data.pad_to),
+                         batches.iter_epoch()):
+            source, lengths = batch["source"], batch["source_lengths"]
+            if beam:
+                tokens, counts, _ = beam_search(model, source, lengths, beam_size=decode.beam_size,
+                                                alpha=decode.alpha, **ids)
+                attention = None
+            else:
+                tokens, counts, attention = greedy_decode(model, source, lengths, **ids)
+            for row, index in enumerate(batch["index"]):
+                if index >= 0:
+                    texts[order[index]] = target.decode(tokens[row, : counts[row]])
+                    if attention is not None:  # the output tokens and their attention
+                        weights[order[index]] = (tokens[row, : counts[row]], attention[
+                            row, : counts[row] + 1, : lengths[row]])
+        return texts, weights
+
+    def evaluate(self, model: nnx.Module, split: str) -> dict[str, float]:
+        params, total, count = nnx.state(model), 0.0, 0.0
+        batches, _ = self._eval_batches(split)
+        for batch in batches.iter_epoch():
+            nll, tokens = self._eval_step(params, pad_to_multiple(batch, self.config.data.pad_to))
+            total, count = total + float(nll), count + float(tokens)
+        loss = total / count
+        references = [p.target for p in self.pairs[split]]
+        metrics = {"loss": loss, "ppl": math.exp(min(loss, 700.0))}
+        greedy, weights = self.translate(model, split)
+        metrics |= self._scores(greedy, references, "")
+        if split == "test":
+            beam, _ = self.translate(model, split, beam=True)
+            metrics |= self._scores(beam, references, "_beam")
+            self._write_test_outputs(greedy, beam, weights)
+        return metrics
+
+    @staticmethod
+    def _scores(hypotheses: list[str], references: list[str], suffix: str) -> dict[str, float]:
+        return {f"bleu{suffix}": sacrebleu.corpus_bleu(hypotheses, [references]).score,
+                f"chrf{suffix}": sacrebleu.corpus_chrf(hypotheses, [references]).score}
+
+    def _write_test_outputs(self, greedy: list[str], beam: list[str], weights: list) -> None:
+        """samples/test.tsv (source, reference, greedy, beam) and the first heat maps."""
+        folder = self.workdir / "samples"
+        folder.mkdir(exist_ok=True)
+        rows = ["source\treference\tgreedy\tbeam\n"] + [
+            f"{p.source}\t{p.target}\t{g}\t{b}\n"
+            for p, g, b in zip(self.pairs["test"], greedy, beam, strict=True)]
+        write_atomic(folder / "test.tsv", "".join(rows))
+        source, target = self.tokenizers
+        for i in range(min(self.config.decode.heatmaps, len(greedy))):
+            if weights[i] is not None:
+                output, attention = weights[i]
+                plot_attention(attention, [source.decode([t]) or "</s>"
+                                           for t in self.examples["test"]["source"][i]],
+                               [target.decode([t]) for t in output]
+                               + ["</s>"] * (len(attention) > len(output)),
+                               folder / f"attention_{i}.png")
+
+    def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
+        count = self.config.decode.samples
+        if not count:
+            return
+        valid = self.pairs["valid"][:count]
+        keep = {k: v[:count] for k, v in self.examples["valid"].items()}
+        batch = PaddedBatches(keep, count, shuffle=False).batch(0, 0)
+        target = self.tokenizers[1]
+        tokens, counts, _ = greedy_decode(model, batch["source"], batch["source_lengths"],
+                                          max_length=self.config.decode.max_length,
+                                          bos_id=target.bos_id, eos_id=target.eos_id)
+        text = "".join(f"{p.source}\n  = {p.target}\n  > {target.decode(t[:n])}\n"
+                       for p, t, n in zip(valid, tokens, counts, strict=True))
+        (workdir / "samples").mkdir(exist_ok=True)
+        write_atomic(workdir / "samples" / f"epoch_{epoch:03d}.txt", text)
+        logging.info("samples:\n%s", text)
+
+    def describe(self, split: str, metrics: dict[str, float]) -> str:
+        beam = f" | beam BLEU {metrics['bleu_beam']:.2f}" if "bleu_beam" in metrics else ""
+        return (f"{split} loss {metrics['loss']:.3f} | BLEU {metrics['bleu']:.2f} | chrF "
+                f"{metrics['chrf']:.1f}{beam}")
+
+    def summary(self) -> dict[str, Any]:
+        data = self.config.data
+        return {"corpus": Path(data.path).name if data.path else data.corpus,
+                "direction": "source-target" if data.path else data.direction,
+                "tokenizer": data.tokenizer}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
+                       allow_changes: Iterable[str] = ()) -> dict[str, Any]:
+    """Train the translation model of ``config`` in ``workdir`` (resuming it); its results."""
+    return run(TranslationTask(config), workdir, allow_changes=allow_changes)

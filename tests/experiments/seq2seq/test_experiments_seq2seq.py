@@ -1,0 +1,96 @@
+"""The translation experiment end to end on a small pairs file: the quick config, its outputs,
+resuming, and errors that name the field or the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments.seq2seq.configs import GRID, get_config
+from experiments.seq2seq.train import train_and_evaluate
+
+WORDS = ("eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht")
+ENGLISH = ("one", "two", "three", "four", "five", "six", "seven", "eight")
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory) -> Path:
+    """400 distinct number phrases (the octal digits of 8 .. 407), German<TAB>English, a
+    word-by-word translation."""
+    lines = []
+    for i in range(8, 408):
+        picks = [int(digit) for digit in oct(i)[2:]]
+        lines.append(" ".join(WORDS[p] for p in picks) + " .\t"
+                     + " ".join(ENGLISH[p] for p in picks) + " .\n")
+    path = tmp_path_factory.mktemp("pairs") / "numbers.tsv"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def config(pairs_file: Path, **overrides):
+    c = get_config("quick")
+    c.update_from_flattened_dict({"data.path": str(pairs_file), **overrides})
+    return c
+
+
+@pytest.fixture(scope="module")
+def quick_run(pairs_file, tmp_path_factory) -> tuple[Path, dict]:
+    workdir = tmp_path_factory.mktemp("quick")
+    return workdir, train_and_evaluate(config(pairs_file), workdir)
+
+
+def test_quick_run_writes_scores_translations_and_heat_maps(quick_run):
+    workdir, results = quick_run
+    assert results["status"] == "complete" and results["steps"] == 6
+    for key in ("test_bleu", "test_bleu_beam", "test_chrf", "test_chrf_beam", "valid_bleu",
+                "best_valid_bleu", "test_loss", "train_tokens_per_s"):
+        assert isinstance(results[key], float), key
+    assert json.loads((workdir / "results.json").read_text())["test_bleu_beam"] == results[
+        "test_bleu_beam"]
+    rows = (workdir / "samples" / "test.tsv").read_text().splitlines()
+    assert rows[0] == "source\treference\tgreedy\tbeam" and len(rows) > 2
+    assert (workdir / "samples" / "attention_0.png").stat().st_size > 1000
+    assert (workdir / "samples" / "epoch_002.txt").read_text().count("\n  > ") == 2
+    assert results["corpus"] == "numbers.tsv" and results["tokenizer"] == "word"
+
+
+def test_a_finished_run_is_read_back_not_retrained(quick_run, pairs_file):
+    workdir, results = quick_run
+    again = train_and_evaluate(config(pairs_file), workdir)
+    assert again["steps"] == results["steps"] and again["test_bleu"] == results["test_bleu"]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("model.attention", "luong", r"Seq2Seq: attention must be one of \('none', 'additive', "
+                                 r"'dot', 'general'\), got 'luong'"),
+    ("model.bridge", "copy", "Seq2Seq: bridge must be one of"),
+    ("data.tokenizer", "chars", "train_tokenizer: kind must be one of"),
+    ("data.too_long", "cut", "seq2seq: too_long must be one of"),
+    ("decode.beam_size", 0, "seq2seq: config.decode.beam_size must be a positive int, got 0"),
+    ("data.max_length", 4, r"seq2seq: the (source|target) of line \d+ of .*numbers.tsv must be "
+                           r"at most max_length=4 tokens"),
+])
+def test_bad_config_fails_before_training(pairs_file, tmp_path, field, value, message):
+    overrides = {field: value}
+    if field == "data.max_length":
+        overrides["data.too_long"] = "error"
+    with pytest.raises(ValueError, match=message):
+        train_and_evaluate(config(pairs_file, **overrides), tmp_path)
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_a_bad_line_is_named(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("ein Satz .\ta sentence .\nkein Tab hier\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"load_pairs: line 2 of .*pairs.tsv must be "
+                       r"source<TAB>target \(exactly one tab\), got 0 tabs"):
+        train_and_evaluate(config(path), tmp_path / "run")
+
+
+def test_every_grid_row_builds_a_config():
+    for row, changes in GRID.items():
+        c = get_config(row)
+        assert c.name == row and all(c[k.split(".")[0]][k.split(".")[1]] == v
+                                     for k, v in changes.items())
