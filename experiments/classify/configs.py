@@ -61,7 +61,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.bidirectional = True  # a forward and a backward RNN per layer, concatenated
     c.model.pooling = "last"  # last (bidirectional: forward end + backward start) | max | mean
     c.model.dropout = 0.5  # on the embeddings, between layers and before the softmax
-    c.model.impl = "xla"  # recurrence implementation (LSTM: scan | xla | triton | auto)
+    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
@@ -81,8 +81,6 @@ def rnn_row(name: str) -> ml_collections.ConfigDict:
     m.bidirectional = name.startswith("bi")
     m.num_layers = 2 if name.endswith("2layer") else 1
     m.pooling = {"bilstm_max": "max", "bilstm_mean": "mean"}.get(name, "last")
-    if m.cell != "lstm":
-        m.impl = "scan"
     return c
 
 
@@ -121,7 +119,6 @@ def keras_tiny() -> ml_collections.ConfigDict:
     c.model.bidirectional = False
     c.model.dropout = 0.0
     c.model.output = "sigmoid"  # one logistic unit, binary cross-entropy (2 classes only)
-    c.model.impl = "scan"
     c.optim.learning_rate = 1e-3
     c.optim.clip_norm = 0.0
     return c

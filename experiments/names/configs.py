@@ -51,7 +51,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.bidirectional = False  # forward and backward layers, concatenated
     c.model.pooling = "last"  # last | max | mean over the characters' outputs
     c.model.dropout = 0.1  # on embeddings, between layers and before the softmax
-    c.model.impl = "scan"  # recurrence implementation (rnnjax.layers.RNN)
+    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
@@ -157,7 +157,7 @@ def generator() -> ml_collections.ConfigDict:
     c.model.hidden_size = 256  # units per layer
     c.model.num_layers = 1  # stacked recurrent layers
     c.model.dropout = 0.1  # on embeddings, between layers and before the softmax
-    c.model.impl = "scan"  # recurrence implementation (rnnjax.layers.RNN)
+    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
     c.sample = ml_collections.ConfigDict()
     c.sample.count = 200  # names sampled per country at test (novelty statistics)

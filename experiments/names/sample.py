@@ -60,6 +60,12 @@ def main(argv: list[str]) -> None:
     count = check_positive_int(_WHERE, "-n", _COUNT.value)
     if _TEMPERATURE.value < 0:
         fail(_WHERE, "--temperature", "a float >= 0", _TEMPERATURE.value)
+    missing = [name for name in (VOCAB_FILE, LABELS_FILE, CHECKPOINT_DIR)
+               if not (workdir / name).exists()]
+    if missing:
+        fail(_WHERE, "--workdir", "a trained generator's workdir (its vocabulary, categories and "
+             "checkpoints; train one with configs.py:generator)",
+             f"{str(workdir)!r} without {', '.join(missing)}")
     vocab, labels = Vocab.load(workdir / VOCAB_FILE), Labels.load(workdir / LABELS_FILE)
     by_lower = {name.lower(): name for name in labels.names}
     country = by_lower.get(_COUNTRY.value.lower())

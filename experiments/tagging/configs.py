@@ -55,7 +55,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.bidirectional = True  # forward and backward layers, concatenated
     c.model.dropout = 0.25  # on embeddings, between layers and before the softmax
     c.model.freeze_embeddings = False  # keep pretrained embeddings fixed
-    c.model.impl = "scan"  # recurrence implementation (rnnjax.layers.RNN)
+    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta

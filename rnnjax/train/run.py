@@ -80,9 +80,11 @@ class Task(abc.ABC):
     #: what ``count`` counts; throughput is reported as ``<unit>_per_s``
     unit: ClassVar[str] = "examples"
     #: config fields that may change when a run resumes, because they never alter what was
-    #: trained (glob patterns); others need ``allow_changes``
+    #: trained (glob patterns; ``model.impl`` picks another implementation of the same
+    #: recurrence); others need ``allow_changes``
     resumable_changes: ClassVar[tuple[str, ...]] = (
-        "num_epochs", "log_every_steps", "checkpoint_every_steps", "sample.*", "data.data_dir")
+        "num_epochs", "log_every_steps", "checkpoint_every_steps", "sample.*", "data.data_dir",
+        "model.impl")
     #: (validation metric, "max" | "min"): keep the best epoch's parameters for the test
     selection: ClassVar[tuple[str, str] | None] = None
 
