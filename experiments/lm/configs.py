@@ -20,7 +20,7 @@ def base() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = "shakespeare_char"  # the variant, shown in reports
     c.seed = 0  # PRNG seed of the initialisation, dropout masks, random bptt and samples
-    c.num_epochs = 1  # passes over the training stream
+    c.num_epochs = 5  # passes over the training stream
     c.steps_per_epoch = 0  # cap on training batches per epoch (0: the whole stream)
     c.loss_sum_over_time = False  # optimise sum_t mean_b NLL (ptb_word_lm) instead of the mean
     c.log_every_steps = 50  # train loss to metrics.jsonl / TensorBoard every this many steps
@@ -72,9 +72,9 @@ def base() -> ml_collections.ConfigDict:
 def shakespeare_char() -> ml_collections.ConfigDict:
     """Char LSTM (2 x 256, Adam 2e-3) on the embedded Shakespeare tragedies; the default.
 
-    python -m experiments.lm --workdir=/tmp/lm
-    Measured (2-core x86_64 CPU shared with other jobs): 1 epoch (436 steps) in 2.3 minutes,
-    valid 2.792 / test 2.757 bits/char; more epochs: --config.num_epochs=N.
+    python -m experiments.lm --workdir=/tmp/rnnjax_lm
+    Measured (2-core x86_64 CPU, quiet): 5 epochs (2,180 steps, ~31k tokens/s) in 2.5 minutes,
+    valid 2.172 / test 2.137 bits/char (epoch 1: 2.455, epoch 3: 2.224); results/lm/default.
     """
     return base()
 
@@ -171,6 +171,7 @@ def quick() -> ml_collections.ConfigDict:
     """
     c = base()
     c.name = "quick"
+    c.num_epochs = 1
     c.steps_per_epoch = 2
     c.log_every_steps = 1
     c.data.batch_size = 4

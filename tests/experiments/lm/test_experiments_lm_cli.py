@@ -27,10 +27,10 @@ def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory) -> Path:
-    """README's main command, capped at 2 steps: the char LSTM on the embedded Shakespeare."""
+    """README's main command, 1 epoch of 2 steps: the char LSTM on the embedded Shakespeare."""
     workdir = tmp_path_factory.mktemp("default")
-    done = run("experiments.lm", f"--workdir={workdir}", "--config.steps_per_epoch=2",
-               "--config.sample.length=10")
+    done = run("experiments.lm", f"--workdir={workdir}", "--config.num_epochs=1",
+               "--config.steps_per_epoch=2", "--config.sample.length=10")
     assert "valid bpc" in done.stderr and "sample:" in done.stderr
     return workdir
 
