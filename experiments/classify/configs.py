@@ -40,7 +40,7 @@ def base() -> ml_collections.ConfigDict:
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "mr_subset"  # a dataset of rnnjax.data.labelled.NAMES ("file" reads data.path)
-    c.data.path = config_dict.placeholder(str)  # label<TAB>text or .csv file for name "file"
+    c.data.path = config_dict.placeholder(str)  # label<TAB>text or .csv file (given: read it)
     c.data.data_dir = config_dict.placeholder(str)  # prepared datasets / Kim's files
     c.data.num_folds = 10  # stratified CV folds where the data has no test split
     c.data.folds_to_run = 0  # run only the first k folds (0: all)

@@ -24,13 +24,13 @@ from absl import logging
 from flax import nnx
 
 from rnnjax.data import UNK, Vocab, embedding_matrix, load_vectors
-from rnnjax.data.labelled import fold_count, load_labelled, make_splits
+from rnnjax.data.labelled import NAMES, fold_count, load_labelled, make_splits
 from rnnjax.data.padded import PaddedBatches
 from rnnjax.models import make_model
 from rnnjax.train import sharding
 from rnnjax.train.run import Task, run_replicates
 from rnnjax.train.workdir import write_atomic
-from rnnjax.validation import check_positive_int, fail
+from rnnjax.validation import check_choice, check_positive_int, fail
 
 _WHERE = "classify"
 VOCAB_FILE = "vocab.json"
@@ -70,7 +70,7 @@ class ClassificationTask(Task):
                 data.max_len < 0):
             fail(_WHERE, "config.data.max_len", "an int >= 0 (0: no truncation)",
                  repr(data.max_len))
-        self.data = load_labelled(data.name, data_dir=data.data_dir, path=data.path)
+        self.data = load_labelled(dataset_name(data), data_dir=data.data_dir, path=data.path)
         if config.model.get("output") == "sigmoid" and len(self.data.classes) != 2:
             fail(_WHERE, "config.model.output", "'softmax' for data of more than 2 classes "
                  "(one sigmoid unit is a binary classifier)",
@@ -161,16 +161,26 @@ class ClassificationTask(Task):
 
     def summary(self) -> dict[str, Any]:
         data = self.config.data
-        dataset = data.name if data.name != "file" else f"file:{Path(data.path).name}"
+        dataset = data.name if data.path is None else f"file:{Path(data.path).name}"
         return {"dataset": dataset, "max_len": data.max_len,
                 "vectors": self.config.model.get("vectors")}
+
+
+def dataset_name(data: ml_collections.ConfigDict) -> str:
+    """``data.name``, checked; "file" whenever ``data.path`` is given (the user's file)."""
+    if data.path is not None:
+        return "file"
+    if data.name == "file":
+        fail(_WHERE, "config.data.path", "a label<TAB>text or .csv file for data.name 'file'",
+             None)
+    return check_choice(_WHERE, "config.data.name", data.name, NAMES)
 
 
 def replicates(config: ml_collections.ConfigDict) -> list[dict[str, int]]:
     """Every seed of ``config.seeds`` on every fold run (seed-major: a full cross-validation
     with the first seed comes first)."""
     data = config.data
-    folds = fold_count(data.name, data.num_folds)
+    folds = fold_count(dataset_name(data), data.num_folds)
     if isinstance(data.folds_to_run, bool) or not isinstance(data.folds_to_run, int) or not (
             0 <= data.folds_to_run <= folds):
         fail(_WHERE, "config.data.folds_to_run", f"an int in [0, {folds}] (0: all {folds})",

@@ -107,6 +107,7 @@ def baseline() -> ml_collections.ConfigDict:
     return c
 
 
+SEEDS = 3  # replicates (seeds 0 .. SEEDS-1) per row of the depth grid
 # Row of the depth grid -> changes to ``baseline`` (Britz et al. 2017, tables 4 and 5).
 GRID: dict[str, dict[str, object]] = {
     "enc1": {"model.encoder_layers": 1},

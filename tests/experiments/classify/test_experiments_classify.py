@@ -112,6 +112,9 @@ def test_vectors_of_the_wrong_dimension_fail_before_training(tsv, tmp_path):
         train_and_evaluate(keras, tmp_path / "keras")
     with pytest.raises(ValueError, match=r"config.data.folds_to_run must be an int in \[0, 10\]"):
         replicates(quick(tsv, **{"data.folds_to_run": 11}))
+    with pytest.raises(ValueError, match=r"classify: config.data.name must be one of .*'mr_subset'"
+                       r".*, got 'mr_subsett'"):
+        replicates(quick(tsv, **{"data.name": "mr_subsett", "data.path": None}))
 
 
 def test_cli_reports_a_bad_file_in_one_line(tmp_path):
@@ -121,7 +124,7 @@ def test_cli_reports_a_bad_file_in_one_line(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "experiments.classify",
          "--config=experiments/classify/configs.py:quick", f"--workdir={tmp_path / 'run'}",
-         "--config.data.name=file", f"--config.data.path={bad}"],
+         f"--config.data.path={bad}"],  # a path alone means the user's file
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert f"line 2 of {bad} must be 'label<TAB>text', got 'neg no tab here' (no tab)" in (
