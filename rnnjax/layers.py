@@ -332,8 +332,9 @@ class StackedRNN(nnx.Module):
     Between layers: dropout (``variational=True`` shares the mask over time, Gal & Ghahramani
     2016) and skip connections as in Britz et al. 2017:
       * ``"residual"``: a layer's output is f_k(in_k) + in_k wherever the sizes match;
-      * ``"dense"`` (ResD): the input of layer k >= 1 is the sum of all lower layers' outputs,
-        and the stack's output is the sum of all layers' outputs.
+      * ``"dense"`` (ResD): x_{k+1} = f_k(x_k) + sum_{j <= k} x_j, every lower layer's input
+        (the stack's input x_1 too where its size matches) added to a layer's output (Britz et
+        al. 2017); the stack's output is x_{L+1}.
     The depth-gated LSTM passes each layer's memory cell up to the next (Yao et al. 2015); the
     stack then returns only the top layer's h.
 
@@ -455,18 +456,22 @@ class StackedRNN(nnx.Module):
         """The stack's wiring, shared by whole sequences and single steps: dropout on the
         input of every layer above the first, then the residual or dense (ResD) skips (none
         around the first layer when its input is ``projected``)."""
-        inputs, outputs, final = x, [], []
+        inputs, final, summed = x, [], None
         for k, layer in enumerate(self.layers):
+            given = inputs
             if k > 0:
                 inputs = regularizers.dropout(inputs, self.dropout, dropout_keys[k],
                                               locked=locked)
             y, carry = run_layer(k, layer, inputs)
-            if self.skip == "residual" and not (projected and k == 0) and (
-                    y.shape[-1] == inputs.shape[-1]):
-                y = y + inputs
-            outputs.append(y)
             final.append(carry)
-            inputs = sum(outputs) if self.skip == "dense" else y
+            direct = not (projected and k == 0) and given.shape[-1] == y.shape[-1]
+            if self.skip == "residual" and direct:
+                y = y + inputs
+            elif self.skip == "dense":  # x_{k+1} = f_k(x_k) + sum_{j <= k} x_j
+                if direct:
+                    summed = given if summed is None else summed + given
+                y = y if summed is None else y + summed
+            inputs = y
         if self.depth_gated:
             inputs = inputs[..., : self.hidden_size]
         return inputs, final

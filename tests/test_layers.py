@@ -106,13 +106,15 @@ def test_stacked_skips(skip):
     stack = StackedRNN("lstm", 3, 4, 3, rngs=nnx.Rngs(0), skip=skip)
     x = inputs()
     y, carries = stack(x)
-    outs, h = [], x
+    lower, h = [], x
     for k, layer in enumerate(stack.layers):
         out, _ = layer(h)
         if skip == "residual" and k > 0:
             out = out + h
-        outs.append(out)
-        h = sum(outs) if skip == "dense" else out
+        if skip == "dense" and k > 0:  # Britz et al. 2017: x_{k+1} = f_k(x_k) + sum_{j<=k} x_j
+            lower.append(h)
+            out = out + sum(lower)
+        h = out
     assert len(carries) == 3
     assert_close(y, h)
 
