@@ -78,8 +78,11 @@ TABLE_B = GridTable(
     references=tuple(Reference(ROW_LABELS[name], {f"mr_subset, {GLOVE}": value}, KIM, KIM_DATA)
                      for name, value in zip(KIM_ROWS, ("76.1", "81.0", "81.5", "81.1"),
                                             strict=True)),
+    missing=lambda row, column: ("n/a" if row == ROW_LABELS["kim_rand"] and WORD2VEC in column
+                                 else "not run"),
     note="CNN-rand uses no vectors (300-d random embeddings, as Kim); it is listed under the "
-         f"{GLOVE} columns. The {WORD2VEC} columns use vectors trained in-project by the "
+         f"{GLOVE} columns (n/a under {WORD2VEC}). The {WORD2VEC} columns use vectors trained "
+         "in-project by the "
          "word2vec experiment: `--config.model.vectors=results/word2vec/enwiki/vectors.txt`, "
          "the vectors.txt that `python -m experiments.word2vec --config=experiments/word2vec/"
          "configs.py:enwiki --workdir=results/word2vec/enwiki` writes (8,932 words x 100, "

@@ -75,8 +75,8 @@ class ClassificationTask(Task):
             fail(_WHERE, "config.model.output", "'softmax' for data of more than 2 classes "
                  "(one sigmoid unit is a binary classifier)",
                  f"'sigmoid' with {len(self.data.classes)} classes in {self.data.name}")
-        splits = make_splits(self.data, fold=data.fold, num_folds=data.num_folds,
-                             valid_fraction=data.valid_fraction)
+        self.splits = splits = make_splits(self.data, fold=data.fold, num_folds=data.num_folds,
+                                           valid_fraction=data.valid_fraction)
         raw = self.data.tokenize()
         self.truncated = sum(len(t) > data.max_len for t in raw) if data.max_len else 0
         # a text with no token left after clean_str (e.g. only accented letters) reads as <unk>

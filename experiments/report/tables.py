@@ -56,8 +56,9 @@ class Reference:
 class GridTable:
     """``cell(run)`` at row ``row(run)`` and column ``column(run)`` for every selected run.
 
-    ``rows`` and ``columns`` fix the order and show every expected entry ("not run" where no run
-    exists yet); ``references`` follow our rows, labelled with their source and data.
+    ``rows`` and ``columns`` fix the order and show every expected entry (``missing(row,
+    column)`` where no run exists: "not run", or e.g. "n/a" for a combination that cannot run);
+    ``references`` follow our rows, labelled with their source and data.
     """
 
     title: str
@@ -68,6 +69,7 @@ class GridTable:
     rows: Sequence[str]
     columns: Sequence[str]
     references: Sequence[Reference] = field(default_factory=tuple)
+    missing: Callable[[str, str], str] = lambda row, column: "not run"
     note: str = ""
 
 
@@ -137,7 +139,8 @@ def render(table: RunTable | GridTable, runs: Sequence[Run]) -> str:
                            [[c.value(r) for c in table.columns] for r in chosen])
     else:
         cells = {(table.row(r), table.column(r)): table.cell(r) for r in chosen}
-        body = [[row, *(cells.get((row, col), "not run") for col in table.columns), ""]
+        body = [[row, *(cells.get((row, col)) or table.missing(row, col) for col in table.columns),
+                 ""]
                 for row in table.rows]
         body += [[f"{ref.row} (published)", *(ref.values.get(col, "") for col in table.columns),
                   f"{ref.source}; {ref.data}"] for ref in table.references]

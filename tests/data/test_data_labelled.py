@@ -135,6 +135,9 @@ def test_user_tsv_and_csv_with_any_label_strings(tmp_path):
     ("a.csv", b"text,category\nx,y\n", r"the header \(line 1\) of .*a.csv must be CSV columns "
      r"including 'text' and 'label' \(missing 'label'\), got \['text', 'category'\]"),
     ("a.csv", b"label,body\nx,y\n", r"\(missing 'text'\)"),
+    ("a.csv", b"", r"a.csv must be a file with labelled lines, got an empty file"),
+    ("a.csv", b"text,label\n", r"a.csv must be a file with at least one labelled example, got "
+     r"none"),
     ("a.csv", b"text,label\ngood,pos\nbad\n", r"line 3 of .*a.csv must be 2 CSV fields like the "
      r"header, got 1 fields"),
 ])

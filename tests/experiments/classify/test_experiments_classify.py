@@ -129,3 +129,15 @@ def test_cli_reports_a_bad_file_in_one_line(tmp_path):
     assert done.returncode == 2
     assert f"line 2 of {bad} must be 'label<TAB>text', got 'neg no tab here' (no tab)" in (
         done.stderr.strip().splitlines()[-1])
+
+
+def test_the_vocabulary_comes_from_the_training_part_only(tmp_path):
+    """Every sentence has a word of its own: only the training sentences' words get ids."""
+    lines = [f"{label}\tword{i} is {label}\n" for i, label in enumerate(["pos", "neg"] * 20)]
+    path = tmp_path / "unique.tsv"
+    path.write_text("".join(lines), encoding="utf-8")
+    task = ClassificationTask(quick(path))
+    task.load(tmp_path)
+    train = {f"word{i}" for i in task.splits["train"]}
+    unique = {tok for tok in task.vocab.tokens if tok.startswith("word")}
+    assert unique == train and len(train) < 40
