@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from absl import app, flags
 
+from benchmarks import common
+
 _CORPUS = flags.DEFINE_string("corpus", "enwiki_text", "A corpus of rnnjax.data.CORPORA.")
 _PATH = flags.DEFINE_string("path", None, "A text file instead (corpus 'text').")
 _SENTENCES = flags.DEFINE_string("sentences", "line", "line | paragraph (see the config).")
@@ -172,21 +174,10 @@ def gensim_run(sentences, config, workers: int) -> tuple[float, Any, int]:
 
 
 def machine() -> dict[str, Any]:
-    import platform
-
+    """``benchmarks.common.machine()`` and gensim's version."""
     import gensim
-    import jax
 
-    info = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "jax": jax.__version__,
-            "gensim": gensim.__version__}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
-                                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return info
+    return {**common.machine(), "gensim": gensim.__version__}
 
 
 def main(argv: list[str]) -> None:
