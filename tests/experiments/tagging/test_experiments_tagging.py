@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from flax import nnx
 
 from experiments.tagging.configs import get_config
-from experiments.tagging.train import most_frequent_tags, train_and_evaluate
+from experiments.tagging.train import TaggingTask, most_frequent_tags, train_and_evaluate
+from rnnjax.data import WordVectors, save_word2vec_text
 
 REPO = Path(__file__).resolve().parents[3]
 NOUNS, VERBS = ("cat", "dog", "bird", "fish"), ("sees", "likes", "hears")
@@ -80,3 +82,22 @@ def test_malformed_token_is_one_line_naming_token_line_and_file(tmp_path):
         f"error: read_tagged: token 'dog' at line 2 of {bad} must be word/TAG (a word, a slash "
         "and a tag; the tag follows the last slash), got 'the/DT dog NN/NN'")
     assert not (tmp_path / "w").exists()
+
+
+def test_pretrained_vectors_initialise_the_embedding_and_extend_the_vocabulary(corpus, tmp_path):
+    """data.vectors: a word's row is its lowercase form's vector; data.vectors_vocab adds the
+    vectors' first words ("cow", unseen in training, then known in the out-of-domain test)."""
+    words = ("cat", "cow", "the")
+    vectors = np.arange(3 * 8, dtype=np.float32).reshape(3, 8)
+    path = tmp_path / "vectors.txt"
+    save_word2vec_text(WordVectors(words, vectors), path)
+    config = get_config("quick")
+    config.data.corpus, config.data.ood_test = str(corpus["corpus"]), str(corpus["ood"])
+    config.data.vectors, config.data.vectors_vocab = str(path), 3
+    task = TaggingTask(config)
+    task.load(tmp_path / "run")
+    model = task.build_model(nnx.Rngs(0))
+    table = np.asarray(model.embed.embedding[...])
+    for word, row in zip(words, vectors, strict=True):
+        np.testing.assert_array_equal(table[task.vocab.lookup([word])[0]], row)
+    assert "cow" in task.vocab.tokens
