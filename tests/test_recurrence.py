@@ -83,6 +83,8 @@ CASES = [  # kind, lanes, stacked, heads, lengths, in_scale over time (T) or sha
     ("lstm", 2, False, 3, True, None),
     ("lstm", 3, True, 1, True, TIME),
     ("gru", 2, True, 1, False, 1),
+    ("gru", 2, False, 1, True, None),  # parallel lanes: both directions of a Bidirectional
+    ("elman_tanh", 2, True, 1, True, TIME),  # an Elman wavefront with dropout between layers
 ]
 
 
