@@ -121,6 +121,12 @@ def minutes(run: Run) -> str:
     return f"{run.get('wall_time_s', 0) / 60:.0f} min"
 
 
+def cpu_minutes(run: Run) -> str:
+    """The run's recorded CPU time (user + system, the last session of each run), or '-'."""
+    seconds = run.get("session_cpu_time_s")
+    return "-" if seconds is None else f"{seconds / 60:.0f} min"
+
+
 def _markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]

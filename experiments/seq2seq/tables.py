@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.report.tables import Column, GridTable, Reference, RunTable, minutes
+from experiments.report.tables import (
+    Column,
+    GridTable,
+    Reference,
+    RunTable,
+    cpu_minutes,
+    minutes,
+)
 from experiments.seq2seq.configs import GRID, SEEDS
 
 Run = dict[str, Any]
@@ -90,7 +97,22 @@ SINGLE = RunTable(
         Column("status", lambda r: r["status"]),
     ))
 
-TABLES = (DEPTH, SINGLE)
+GRID_RUNS = RunTable(
+    title="Depth grid: cost of every row",
+    select=is_grid_run,
+    sort=lambda r: list(GRID).index(r["name"]),
+    columns=(
+        Column("row", lambda r: LABELS[r["name"]]),
+        Column("seeds done", lambda r: f"{r.get('replicates_done')}/{r.get('replicates_total')}"),
+        Column("epochs per seed", lambda r: r["config"]["num_epochs"]),
+        Column("wall time, all seeds", minutes),
+        Column("CPU time, all seeds", cpu_minutes),
+        Column("command", lambda r: f"`{r['command']}`"),
+    ),
+    note="CPU time is the user + system time of the training processes (XLA's threads "
+         "included), recorded from the runs that carry it ('-': an earlier run without it).")
+
+TABLES = (DEPTH, GRID_RUNS, SINGLE)
 # Lines of the depth plot: (label, [(depth, grid row), ...]).
 LINES = (
     ("encoder", [(1, "enc1"), (2, "baseline"), (4, "enc4"), (8, "enc8")]),
@@ -123,7 +145,7 @@ def plot_depth(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_xticks([1, 2, 4, 8], ["1", "2", "4", "8"])
     ax.set_xlabel("layers (the other side fixed at 2)")
     ax.set_ylabel("test BLEU, beam search")
-    ax.set_title("trans_de_en en-de, 3 seeds")
+    ax.set_title("trans_de_en en-de, mean over the seeds run")
     if grid:
         ax.legend(fontsize=8)
     fig.tight_layout()

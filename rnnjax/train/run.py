@@ -316,7 +316,7 @@ class _Run:
                  record: dict[str, Any]):
         self.task, self.config, self.workdir = task, task.config, workdir
         self.main = jax.process_index() == 0
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
         mesh = task.mesh
         task.load(workdir)
         fingerprint = task.fingerprint()
@@ -380,6 +380,9 @@ class _Run:
                 "steps": int(state["step"]),
                 **{k: v for k, v in last.items() if k.startswith(("train_", "valid_"))},
                 **best, **extra, "wall_time_s": round(time.perf_counter() - self.started, 1),
+                # user + system CPU time of this process's part of the run (a resumed run: the
+                # last session only); the budget a quiet machine of any speed needs
+                "session_cpu_time_s": round(time.process_time() - self.cpu_started, 1),
                 f"train_{speed}": last.get(speed), "machine": machine(), "command": _command(),
                 "config": _jsonable(self.config.to_dict()),
                 # the model and optimiser sections again, at top level, for the report
@@ -597,7 +600,7 @@ def run_replicates(make_task: Callable[[ml_collections.ConfigDict], Task],
                 result = run(make_task(sub), subdir, allow_changes=allow_changes)
             rows.append({"replicate": replicate_name(overrides), **overrides, **{
                 k: v for k, v in result.items() if k.startswith(("test_", "valid_", "best_"))
-                or k in ("status", "epochs", "steps", "wall_time_s")}})
+                or k in ("status", "epochs", "steps", "wall_time_s", "session_cpu_time_s")}})
             complete = [r for r in rows if r["status"] == "complete"]
             status = "complete" if len(complete) == len(replicates) else "partial"
             payload = {"status": status, "experiment": experiment,
@@ -605,6 +608,8 @@ def run_replicates(make_task: Callable[[ml_collections.ConfigDict], Task],
                        "replicates_done": len(complete), "replicates_total": len(replicates),
                        **(aggregate(complete) if complete else {}), "replicates": rows,
                        "wall_time_s": round(sum(r["wall_time_s"] for r in rows), 1),
+                       "session_cpu_time_s": round(sum(r.get("session_cpu_time_s", 0.0)
+                                                       for r in rows), 1),
                        "session_wall_time_s": round(time.perf_counter() - started, 1),
                        "machine": machine(), "command": _command(),
                        "config": _jsonable(config.to_dict()),

@@ -39,6 +39,7 @@ def test_a_run_writes_its_files_and_learns(finished):
     assert json.loads((workdir / "config.json").read_text()) == toy_config().to_dict()
     assert Checkpointer(workdir).latest_step() == 24
     assert results["train_examples_per_s"] > 0 and "machine" in results
+    assert results["session_cpu_time_s"] > 0
 
 
 def test_a_finished_run_is_not_retrained(finished):
@@ -169,6 +170,8 @@ def test_replicates_run_each_once_and_aggregate(tmp_path):
     accuracies = [r["test_accuracy"] for r in rows]
     assert results["mean"]["test_accuracy"] == pytest.approx(np.mean(accuracies))
     assert results["std"]["test_accuracy"] == pytest.approx(np.std(accuracies, ddof=1))
+    assert results["session_cpu_time_s"] == pytest.approx(
+        sum(r["session_cpu_time_s"] for r in rows), abs=0.2)
     stamp = (tmp_path / "seed1" / "results.json").stat().st_mtime_ns
     again = run_replicates(ToyTask, toy_config(num_epochs=1), tmp_path,
                            [{"seed": 0}, {"seed": 1}, {"seed": 2}])
