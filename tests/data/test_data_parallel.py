@@ -48,6 +48,11 @@ def test_prepare_extracts_a_fixed_split_from_an_unpacked_package(tmp_path):
     assert sum(t.count("\n") for t in texts.values()) == 4
     for de, en in dictionary_pairs(DICTIONARY):
         assert f"{de}\t{en}\n" in texts[split_of(de)]
+    de_en = load_pairs("trans_de_en", direction="de-en", data_dir=tmp_path / "data")
+    en_de = load_pairs("trans_de_en", direction="en-de", data_dir=tmp_path / "data")
+    for split, pairs in de_en.items():  # the same pairs, sides swapped, same split
+        assert [(p.target, p.source) for p in en_de[split]] == [(p.source, p.target)
+                                                                 for p in pairs]
 
 
 def test_split_depends_on_the_sentence_only():

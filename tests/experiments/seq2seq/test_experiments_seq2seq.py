@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jax
+import numpy as np
 import pytest
 
 from experiments.seq2seq.configs import GRID, get_config
-from experiments.seq2seq.train import train_and_evaluate
+from experiments.seq2seq.train import token_nll, train_and_evaluate
 
 WORDS = ("eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht")
 ENGLISH = ("one", "two", "three", "four", "five", "six", "seven", "eight")
@@ -94,3 +96,27 @@ def test_every_grid_row_builds_a_config():
         c = get_config(row)
         assert c.name == row and all(c[k.split(".")[0]][k.split(".")[1]] == v
                                      for k, v in changes.items())
+
+
+def test_label_smoothing_mixes_the_uniform_distribution_into_the_targets():
+    """optax.smooth_labels: CE = (1 - a) NLL + a mean_k(-log p_k) over the real target tokens;
+    the reported NLL stays the plain one."""
+    logits = jax.random.normal(jax.random.PRNGKey(0), (2, 3, 5))
+    target = np.array([[2, 1, 4, 3], [2, 0, 3, 0]], np.int32)
+    batch = {"source": np.ones((2, 4), np.int32), "source_lengths": np.array([4, 2], np.int32),
+             "target": target, "target_lengths": np.array([4, 3], np.int32),
+             "weight": np.ones(2, np.float32)}
+
+    def model(*args, **kwargs):
+        return logits, None
+
+    log_p = np.asarray(jax.nn.log_softmax(logits))
+    real = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]  # t < target_length - 1
+    nll = -sum(log_p[b, t, target[b, t + 1]] for b, t in real)
+    uniform = -sum(log_p[b, t].mean() for b, t in real)
+    plain, plain_nll, count = token_nll(model, batch)
+    smooth, smooth_nll, _ = token_nll(model, batch, label_smoothing=0.1)
+    assert float(count) == 5 and float(plain_nll) == pytest.approx(nll, rel=1e-5)
+    assert float(smooth_nll) == pytest.approx(nll, rel=1e-5)
+    assert float(plain) == pytest.approx(nll / 5, rel=1e-5)
+    assert float(smooth) == pytest.approx((0.9 * nll + 0.1 * uniform) / 5, rel=1e-5)
