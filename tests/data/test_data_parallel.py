@@ -48,6 +48,8 @@ def test_prepare_extracts_a_fixed_split_from_an_unpacked_package(tmp_path):
     assert sum(t.count("\n") for t in texts.values()) == 4
     for de, en in dictionary_pairs(DICTIONARY):
         assert f"{de}\t{en}\n" in texts[split_of(de)]
+    for split, text in texts.items():  # four pairs leave a split empty; give each one
+        (folder / f"{split}.tsv").write_text(text or f"Satz {split} .\tsentence {split} .\n")
     de_en = load_pairs("trans_de_en", direction="de-en", data_dir=tmp_path / "data")
     en_de = load_pairs("trans_de_en", direction="en-de", data_dir=tmp_path / "data")
     for split, pairs in de_en.items():  # the same pairs, sides swapped, same split
