@@ -29,13 +29,20 @@ from flax import nnx
 
 from experiments.seq2seq.attention_maps import plot_attention
 from rnnjax.data.padded import PaddedBatches
-from rnnjax.data.parallel import SPLITS, encode_pairs, load_pairs, load_tokenizer, train_tokenizer
+from rnnjax.data.parallel import (
+    SPLITS,
+    TOKENIZERS,
+    encode_pairs,
+    load_pairs,
+    load_tokenizer,
+    train_tokenizer,
+)
 from rnnjax.models import make_model
 from rnnjax.models.decoding import beam_search, greedy_decode
 from rnnjax.train import sharding
 from rnnjax.train.run import Task, run
 from rnnjax.train.workdir import write_atomic
-from rnnjax.validation import check_positive_int, check_rate, fail
+from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
 
 TOKENIZER_FILE = "tokenizers.json"
 _WHERE = "seq2seq"
@@ -82,6 +89,7 @@ class TranslationTask(Task):
         for name in ("beam_size", "max_length"):
             check_positive_int(_WHERE, f"config.decode.{name}", decode[name])
         check_rate(_WHERE, "config.label_smoothing", self.config.label_smoothing)
+        check_choice(_WHERE, "config.data.tokenizer", data.tokenizer, TOKENIZERS)
         sharding.check_divisible(_WHERE, "config.data.batch_size", data.batch_size, self.mesh)
         self.workdir = workdir
         self.pairs = load_pairs(None if data.path else data.corpus, path=data.path,

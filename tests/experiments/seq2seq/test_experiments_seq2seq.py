@@ -68,7 +68,7 @@ def test_a_finished_run_is_read_back_not_retrained(quick_run, pairs_file):
     ("model.attention", "luong", r"Seq2Seq: attention must be one of \('none', 'additive', "
                                  r"'dot', 'general'\), got 'luong'"),
     ("model.bridge", "copy", "Seq2Seq: bridge must be one of"),
-    ("data.tokenizer", "chars", "train_tokenizer: kind must be one of"),
+    ("data.tokenizer", "chars", "seq2seq: config.data.tokenizer must be one of"),
     ("data.too_long", "cut", "seq2seq: too_long must be one of"),
     ("decode.beam_size", 0, "seq2seq: config.decode.beam_size must be a positive int, got 0"),
     ("data.max_length", 4, r"seq2seq: the (source|target) of line \d+ of .*numbers.tsv must be "
