@@ -123,7 +123,8 @@ def zaremba_medium() -> ml_collections.ConfigDict:
     """Zaremba 2014 medium: 2 x 650 LSTM, dropout 0.5, 39 epochs, bptt 35, lr /1.2 after 6.
 
     python -m experiments.lm --config=experiments/lm/configs.py:zaremba_medium --workdir=DIR
-    Paper: valid 86.2 / test 82.7. Not run here (days on a 2-core CPU; a GPU config).
+    Paper: valid 86.2 / test 82.7. Not run here; estimated at ~5 hours of a quiet 2-core CPU
+    (experiments/lm/README.md).
     """
     return zaremba("medium")
 
@@ -140,8 +141,8 @@ def zaremba_large() -> ml_collections.ConfigDict:
 def bengio() -> ml_collections.ConfigDict:
     """Bengio et al. 2003's fixed-window neural LM on PTB: 4 context words, direct connections.
 
-    python -m experiments.lm --config=experiments/lm/configs.py:bengio --workdir=DIR
-    Measured: see experiments/lm/README.md.
+    python -m experiments.lm --config=experiments/lm/configs.py:bengio --workdir=results/lm/bengio
+    Measured (2-core CPU, shared): valid 153.4 / test 144.7 perplexity after 5 epochs, 32 min.
     """
     c = zaremba("small")
     c.name = "bengio"
