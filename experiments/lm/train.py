@@ -119,12 +119,6 @@ class LanguageModelTask(Task):
     def initial_state(self, model: nnx.Module) -> Any:
         return model.initial_carry(self.config.data.batch_size)
 
-    def num_batches(self, epoch: int) -> int:
-        return self.train_batches.num_batches(epoch)
-
-    def batch(self, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.train_batches.batch(epoch, index)
-
     def loss(self, model, carry, batch, key):
         inputs, targets = batch
         logits, carry = model(inputs, carry, dropout_key=key)

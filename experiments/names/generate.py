@@ -78,6 +78,8 @@ def novelty(samples: list[str], real: Collection[str], seen: Collection[str]
 class NameGeneratorTask(NamesTask):
     """``config.model``: an ``RNNLM`` conditioned on the country; ``config.sample``: sampling."""
 
+    batch_fields = ("inputs", "inputs_lengths", "targets", "country", "weight")
+
     unit = "chars"
 
     def load(self, workdir: Path) -> None:
@@ -115,13 +117,6 @@ class NameGeneratorTask(NamesTask):
         self._eval_batches = {split: PaddedBatches(examples, self.config.data.eval_batch_size,
                                                    shuffle=False)
                               for split, examples in self.examples.items() if split != "train"}
-
-    def num_batches(self, epoch: int) -> int:
-        return self.train_batches.num_batches(epoch)
-
-    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        batch = self.train_batches.batch(epoch, index)
-        return {k: batch[k] for k in ("inputs", "inputs_lengths", "targets", "country", "weight")}
 
     def loss(self, model, state, batch, key):
         logits, _ = model(batch["inputs"], None, condition=batch["country"], dropout_key=key)

@@ -86,6 +86,8 @@ class NamesTask(Task):
 class NameClassifierTask(NamesTask):
     """``config.model``: an ``RNNClassifier`` over the characters of a name."""
 
+    batch_fields = ("chars", "chars_lengths", "label", "weight")
+
     unit = "names"
     selection = ("valid_accuracy", "max")
 
@@ -112,13 +114,6 @@ class NameClassifierTask(NamesTask):
         self._eval_batches = {split: PaddedBatches(examples, self.config.data.eval_batch_size,
                                                    shuffle=False)
                               for split, examples in self.examples.items() if split != "train"}
-
-    def num_batches(self, epoch: int) -> int:
-        return self.train_batches.num_batches(epoch)
-
-    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        batch = self.train_batches.batch(epoch, index)
-        return {k: batch[k] for k in ("chars", "chars_lengths", "label", "weight")}
 
     def loss(self, model, state, batch, key):
         logits = model(batch["chars"], batch["chars_lengths"], dropout_key=key)

@@ -75,6 +75,8 @@ def most_frequent_tags(train: Sequence[TaggedSentence]) -> tuple[dict[str, str],
 class TaggingTask(Task):
     """``config.data`` names the tagged corpora, ``config.model`` an ``RNNTagger``."""
 
+    batch_fields = ("words", "words_lengths", "tags", "weight")
+
     experiment = "tagging"
     unit = "tokens"
     selection = ("valid_accuracy", "max")
@@ -177,13 +179,6 @@ class TaggingTask(Task):
             split: PaddedBatches(_batched(examples), self.config.data.eval_batch_size,
                                  shuffle=False)
             for split, examples in self.examples.items() if split != "train"}
-
-    def num_batches(self, epoch: int) -> int:
-        return self.train_batches.num_batches(epoch)
-
-    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        batch = self.train_batches.batch(epoch, index)
-        return {k: batch[k] for k in ("words", "words_lengths", "tags", "weight")}
 
     def loss(self, model, state, batch, key):
         logits = model(batch["words"], batch["words_lengths"], dropout_key=key)

@@ -87,6 +87,11 @@ class Task(abc.ABC):
         "model.impl")
     #: (validation metric, "max" | "min"): keep the best epoch's parameters for the test
     selection: ClassVar[tuple[str, str] | None] = None
+    #: the fields of ``train_batches``' batches that the train step takes (None: all of them)
+    batch_fields: ClassVar[tuple[str, ...] | None] = None
+    #: set by ``load`` where the default ``num_batches``/``batch`` serve: anything with
+    #: ``num_batches(epoch)`` and ``batch(epoch, index)`` (e.g. ``PaddedBatches``, ``LMBatches``)
+    train_batches: Any = None
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
@@ -135,14 +140,16 @@ class Task(abc.ABC):
         the start of every epoch; its leaves have a leading batch axis."""
         return {}
 
-    @abc.abstractmethod
     def num_batches(self, epoch: int) -> int:
-        """Training batches in ``epoch``."""
+        """Training batches in ``epoch`` (by default ``train_batches``')."""
+        return self.train_batches.num_batches(epoch)
 
-    @abc.abstractmethod
     def batch(self, epoch: int, index: int) -> Batch:
         """Batch ``index`` of ``epoch``: numpy arrays with a leading batch axis, the same
-        whenever asked for (so a resumed run sees the same batches)."""
+        whenever asked for (so a resumed run sees the same batches). By default
+        ``train_batches``' batch, cut to ``batch_fields``."""
+        batch = self.train_batches.batch(epoch, index)
+        return batch if self.batch_fields is None else {k: batch[k] for k in self.batch_fields}
 
     @abc.abstractmethod
     def loss(self, model: nnx.Module, state: Any, batch: Batch, key: jax.Array
