@@ -11,8 +11,8 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
-VARIANTS = ("shakespeare_char", "zaremba_small", "zaremba_medium", "zaremba_large", "bengio",
-            "quick")
+VARIANTS = ("shakespeare_char", "shakespeare_char_converge", "zaremba_small", "zaremba_medium",
+            "zaremba_large", "bengio", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
@@ -77,6 +77,21 @@ def shakespeare_char() -> ml_collections.ConfigDict:
     valid 2.172 / test 2.137 bits/char (epoch 1: 2.455, epoch 3: 2.224); results/lm/default.
     """
     return base()
+
+
+def shakespeare_char_converge() -> ml_collections.ConfigDict:
+    """The default char LM trained until the validation loss stops improving (early stopping).
+
+    python -m experiments.lm.compare --config=experiments/lm/configs.py:shakespeare_char_converge \
+        --cells=elman_tanh,gru,lstm --workdir=results/lm/char_converge
+    The test split is scored with the parameters of the best validation epoch; measured numbers
+    are in experiments/lm/README.md.
+    """
+    c = base()
+    c.name = "shakespeare_char_converge"
+    c.num_epochs = 40  # upper bound; early stopping ends the run first
+    c.patience = 3  # stop after this many epochs without a lower validation loss
+    return c
 
 
 def zaremba(size: str) -> ml_collections.ConfigDict:

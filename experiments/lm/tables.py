@@ -28,7 +28,12 @@ def unit(run: Run) -> str:
 
 
 def _value(run: Run, split: str) -> str:
+    """The split's perplexity or bits/char; for an early-stopped run, valid of the best epoch
+    (the parameters its test number was scored with)."""
     value = run.get(f"{split}_{unit(run)}")
+    best = run.get("best_valid_loss") if split == "valid" else None
+    if best is not None:
+        value = best / math.log(2.0) if unit(run) == "bpc" else math.exp(best)
     return "-" if value is None else f"{value:.3f}" if unit(run) == "bpc" else f"{value:.1f}"
 
 
@@ -47,6 +52,11 @@ def _optim(run: Run) -> str:
     return text + (f", clip {optim['clip_norm']:g}" if optim.get("clip_norm") else "")
 
 
+def _epochs(run: Run) -> str:
+    text = f"{run['epochs']}/{run['num_epochs']} ({run['steps']:,} steps)"
+    return text + (f", best {run['best_epoch']}" if "best_epoch" in run else "")
+
+
 def _table(level_unit: str, label: str) -> RunTable:
     def speed(run: Run) -> str:
         value = run.get("train_tokens_per_s")
@@ -60,7 +70,7 @@ def _table(level_unit: str, label: str) -> RunTable:
             Column("corpus", lambda r: r["corpus"]),
             Column("model", _model),
             Column("optimiser", _optim),
-            Column("epochs", lambda r: f"{r['epochs']}/{r['num_epochs']} ({r['steps']:,} steps)"),
+            Column("epochs", _epochs),
             Column(f"valid {label}", lambda r: _value(r, "valid")),
             Column(f"test {label}", lambda r: _value(r, "test")),
             Column("paper valid", lambda r: PAPER.get(r["name"], ("-", "-"))[0]),

@@ -68,6 +68,11 @@ class LanguageModelTask(Task):
     experiment = "lm"
     unit = "tokens"
 
+    @property
+    def selection(self) -> tuple[str, str] | None:  # type: ignore[override]
+        """Early stopping on the validation loss where the config sets ``patience`` > 0."""
+        return ("valid_loss", "min") if self.config.get("patience", 0) else None
+
     def load(self, workdir: Path) -> None:
         data, mesh = self.config.data, self.mesh
         for name in ("batch_size", "bptt", "eval_batch_size", "eval_bptt"):

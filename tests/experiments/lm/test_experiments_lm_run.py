@@ -4,6 +4,7 @@ config errors."""
 from __future__ import annotations
 
 import json
+import math
 
 import jax
 import numpy as np
@@ -12,6 +13,7 @@ from flax import nnx
 from lm_helpers import make_config, step_losses
 
 from experiments.lm.configs import get_config
+from experiments.lm.tables import TABLES
 from experiments.lm.train import load_model, train_and_evaluate
 from rnnjax.data import Vocab
 from rnnjax.train.checkpoint import Checkpointer
@@ -130,3 +132,17 @@ def test_bengio_window_lm_trains_at_word_level(corpus_file, tmp_path):
     results = train_and_evaluate(config, tmp_path)
     assert results["level"] == "word" and "valid_bpc" not in results
     assert results["model"]["kind"] == "bengio" and results["test_ppl"] > 1
+
+
+def test_patience_stops_early_and_scores_the_best_epoch(overrides, tmp_path):
+    # lr 1e-30 leaves the float32 parameters unchanged: the validation loss never improves after
+    # epoch 1, so patience 1 stops after epoch 2.
+    config = make_config(overrides, num_epochs=6, **{"optim.learning_rate": 1e-30})
+    config.patience = 1
+    results = train_and_evaluate(config, tmp_path)
+    assert results["status"] == "complete"
+    assert results["epochs"] == 2 and results["best_epoch"] == 1
+    assert results["best_valid_loss"] == pytest.approx(results["valid_loss"])
+    values = {column.title: column.value(results) for column in TABLES[1].columns}
+    assert values["epochs"].endswith(", best 1")
+    assert values["valid bits/char"] == f"{results['best_valid_loss'] / math.log(2):.3f}"
