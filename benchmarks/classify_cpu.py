@@ -3,6 +3,11 @@ on the same batches, on CPU.
 
     python -m rnnjax.data prepare --corpus=mr_subset     # once
     python -m benchmarks.classify_cpu [--models=bilstm,kim] [--rounds=3] [--passes=5]
+    python -m benchmarks.classify_cpu --curves [--epochs=6] [--seeds=3]   # learning curves
+
+``--curves`` trains the BiLSTM below on all of fold 0's training part, rnnjax (with its default
+embedding, and with N(0, 1) rows as PyTorch draws them) and torch, the same shuffled batches per
+seed, and scores fold 0's test part after every epoch (classify_curves.json).
 
 The batches: the first ``--batches`` training batches (50 sentences each, bucketed by length
 and zero-padded, ``rnnjax.data.padded.PaddedBatches``) of fold 0 of the MR subset, tokenised
@@ -35,6 +40,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from absl import app, flags
@@ -51,27 +58,59 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/classify_cpu.json", "Where
 _CHILD = flags.DEFINE_string("child", None, "Internal: time one 'model:impl' and print JSON.")
 _THREADS = flags.DEFINE_integer("threads", 0, "Threads per library (0: each library's default; "
                                 "1: torch.set_num_threads(1) and single-threaded XLA).")
+
+class Trainer(NamedTuple):
+    step: Callable[[dict, int], None]  # one training step on a batch (its index seeds dropout)
+    predict: Callable[[dict], np.ndarray]  # class ids of a batch, dropout off
+    wait: Callable[[], None]  # until the last step has finished (JAX dispatches asynchronously)
+
+
+_CURVES = flags.DEFINE_bool("curves", False, "Learning curves of the BiLSTM instead of speed.")
+_EPOCHS = flags.DEFINE_integer("epochs", 6, "--curves: epochs over fold 0's training part.")
+_SEEDS = flags.DEFINE_integer("seeds", 3, "--curves: seeds (initialisation, order, dropout).")
+CURVES = {  # --curves variant -> trainer
+    "rnnjax (Flax embedding, the default)": lambda vocab, seed: rnnjax_trainer(
+        "bilstm", vocab, seed),
+    "rnnjax, N(0, 1) embedding": lambda vocab, seed: rnnjax_trainer(
+        "bilstm", vocab, seed, embedding="normal"),
+    "torch (its defaults)": lambda vocab, seed: torch_trainer("bilstm", vocab, seed),
+}
 SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def batches(count: int) -> tuple[list[dict[str, np.ndarray]], int]:
-    """The first ``count`` training batches of fold 0 of the MR subset, and the vocab size."""
+def fold0(seed: int = 0):
+    """Fold 0 of the MR subset: (train PaddedBatches shuffled by ``seed``, test batches in order,
+    vocab size); Kim's ``clean_str`` tokens, vocabulary from the training part."""
     from rnnjax.data import Vocab
     from rnnjax.data.labelled import load_labelled, make_splits
     from rnnjax.data.padded import PaddedBatches
 
     data = load_labelled("mr_subset")
-    train = make_splits(data, fold=0, num_folds=10, valid_fraction=0.1)["train"]
+    splits = make_splits(data, fold=0, num_folds=10, valid_fraction=0.1)
     tokens = data.tokenize()
-    vocab = Vocab.from_sequences(tokens[i] for i in train)
-    examples = {"tokens": [vocab.lookup(tokens[i] or ["<unk>"]) for i in train],
-                "label": data.label_ids[train]}
-    padded = PaddedBatches(examples, BATCH, shuffle=True, seed=0)
-    return [padded.batch(0, i) for i in range(min(count, padded.num_batches()))], len(vocab)
+    vocab = Vocab.from_sequences(tokens[i] for i in splits["train"])
+
+    def examples(part: str) -> dict:
+        return {"tokens": [vocab.lookup(tokens[i] or ["<unk>"]) for i in splits[part]],
+                "label": data.label_ids[splits[part]]}
+
+    test = PaddedBatches(examples("test"), BATCH, shuffle=False)
+    return (PaddedBatches(examples("train"), BATCH, shuffle=True, seed=seed),
+            [test.batch(0, i) for i in range(test.num_batches())], len(vocab))
 
 
-def rnnjax_pass(model: str, data: list[dict], vocab: int):
-    """A function that runs one training step on every batch (rnnjax + optax, one jit)."""
+def batches(count: int) -> tuple[list[dict[str, np.ndarray]], int]:
+    """The first ``count`` training batches of fold 0 of the MR subset, and the vocab size."""
+    train, _, vocab = fold0()
+    return [train.batch(0, i) for i in range(min(count, train.num_batches()))], vocab
+
+
+def rnnjax_trainer(model: str, vocab: int, seed: int = 0, embedding: str = "default"):
+    """(step(batch, index): one training step, predict(batch): class ids), rnnjax + optax.
+
+    ``embedding="normal"`` replaces the BiLSTM's Flax-default embedding rows by N(0, 1) ones
+    (PyTorch's default).
+    """
     import jax
     import optax
     from flax import nnx
@@ -79,10 +118,12 @@ def rnnjax_pass(model: str, data: list[dict], vocab: int):
     from rnnjax.models import KimCNN, RNNClassifier
     from rnnjax.train.optim import make_optimizer
 
-    rngs = nnx.Rngs(0)
+    rngs = nnx.Rngs(seed)
     if model == "bilstm":
         net = RNNClassifier(vocab, 2, rngs=rngs, embed_size=EMBED, hidden_size=HIDDEN,
                             bidirectional=True, dropout=0.5, impl="xla")
+        if embedding == "normal":
+            net.embed.embedding[...] = jax.random.normal(jax.random.PRNGKey(seed), (vocab, EMBED))
         tx = make_optimizer({"name": "adam", "learning_rate": 2e-3, "clip_norm": 5.0})
     else:
         net = KimCNN(vocab, 2, rngs=rngs, embed_size=EMBED, windows=WINDOWS, feature_maps=MAPS)
@@ -102,24 +143,26 @@ def rnnjax_pass(model: str, data: list[dict], vocab: int):
         updates, opt = tx.update(grads, state["opt"], state["params"])
         return {"params": optax.apply_updates(state["params"], updates), "opt": opt}
 
-    arrays = [{k: b[k] for k in ("tokens", "tokens_lengths", "label")} for b in data]
-    key = jax.random.PRNGKey(0)
+    key = jax.random.PRNGKey(seed)
+    logits = jax.jit(lambda params, tokens, lengths: nnx.merge(graphdef, params)(tokens, lengths))
 
-    def one_pass():
-        nonlocal state
-        for i, batch in enumerate(arrays):
-            state = step(state, batch, jax.random.fold_in(key, i))
-        jax.block_until_ready(state)
+    def train_step(batch: dict, index: int) -> None:
+        state.update(step(state, {k: batch[k] for k in ("tokens", "tokens_lengths", "label")},
+                          jax.random.fold_in(key, index)))
 
-    return one_pass
+    def predict(batch: dict) -> np.ndarray:
+        return np.asarray(logits(state["params"], batch["tokens"], batch["tokens_lengths"])
+                          ).argmax(-1)
+
+    return Trainer(train_step, predict, lambda: jax.block_until_ready(state))
 
 
-def torch_pass(model: str, data: list[dict], vocab: int):
-    """The same models and optimisers in torch, eager, on the same arrays."""
+def torch_trainer(model: str, vocab: int, seed: int = 0):
+    """The same models and optimisers in torch, eager: (step(batch, index), predict(batch))."""
     import torch
     from torch import nn
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     if _THREADS.value:
         torch.set_num_threads(_THREADS.value)
 
@@ -161,22 +204,42 @@ def torch_pass(model: str, data: list[dict], vocab: int):
         opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     else:
         opt = torch.optim.Adadelta(net.parameters(), lr=1.0, rho=0.95, eps=1e-6)
-    arrays = [tuple(torch.from_numpy(np.asarray(b[k], np.int64))
-                    for k in ("tokens", "tokens_lengths", "label")) for b in data]
     loss_fn = nn.CrossEntropyLoss()
 
+    def tensors(batch: dict) -> tuple:
+        return tuple(torch.from_numpy(np.asarray(batch[k], np.int64))
+                     for k in ("tokens", "tokens_lengths", "label"))
+
+    def train_step(batch: dict, index: int) -> None:
+        del index
+        tokens, lengths, labels = tensors(batch)
+        net.train()
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(tokens, lengths), labels).backward()
+        if model == "bilstm":
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        if model == "kim":
+            with torch.no_grad():  # max-norm 3 on each class's weight vector
+                w = net.out.weight
+                w.mul_(torch.clamp(3.0 / w.norm(dim=1, keepdim=True).clamp_min(1e-7), max=1.0))
+
+    def predict(batch: dict) -> np.ndarray:
+        tokens, lengths, _ = tensors(batch)
+        net.eval()
+        with torch.no_grad():
+            return net(tokens, lengths).argmax(-1).numpy()
+
+    return Trainer(train_step, predict, lambda: None)
+
+
+def one_pass_of(trainer: Trainer, data: list[dict]):
+    """A function running one training step on every batch of ``data``."""
+
     def one_pass():
-        for tokens, lengths, labels in arrays:
-            opt.zero_grad(set_to_none=True)
-            loss_fn(net(tokens, lengths), labels).backward()
-            if model == "bilstm":
-                nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            opt.step()
-            if model == "kim":
-                with torch.no_grad():  # max-norm 3 on each class's weight vector
-                    w = net.out.weight
-                    w.mul_(torch.clamp(3.0 / w.norm(dim=1, keepdim=True).clamp_min(1e-7),
-                                       max=1.0))
+        for index, batch in enumerate(data):
+            trainer.step(batch, index)
+        trainer.wait()
 
     return one_pass
 
@@ -184,7 +247,8 @@ def torch_pass(model: str, data: list[dict], vocab: int):
 def time_child(spec: str) -> dict:
     model, impl = spec.split(":")
     data, vocab = batches(_BATCHES.value)
-    one_pass = (rnnjax_pass if impl == "rnnjax" else torch_pass)(model, data, vocab)
+    trainer = rnnjax_trainer(model, vocab) if impl == "rnnjax" else torch_trainer(model, vocab)
+    one_pass = one_pass_of(trainer, data)
     one_pass()  # compiles every padded length (rnnjax); warms the allocator (torch)
     times = []
     for _ in range(_PASSES.value):
@@ -230,10 +294,47 @@ def run_child(model: str, impl: str) -> dict | None:
     return result
 
 
+def curves() -> None:
+    """Test accuracy of fold 0 after every epoch, per variant, mean over seeds; JSON + table."""
+    if _THREADS.value:
+        import torch
+
+        torch.set_num_threads(_THREADS.value)
+    accuracy: dict[str, list[list[float]]] = {name: [] for name in CURVES}
+    for seed in range(_SEEDS.value):
+        train, test, vocab = fold0(seed)
+        for name, make in CURVES.items():
+            trainer, per_epoch = make(vocab, seed), []
+            for epoch in range(_EPOCHS.value):
+                for index in range(train.num_batches()):
+                    trainer.step(train.batch(epoch, index), epoch * 10_000 + index)
+                right = sum(int((trainer.predict(b) == b["label"]).sum()) for b in test)
+                per_epoch.append(100.0 * right / sum(len(b["label"]) for b in test))
+            print(f"seed {seed} {name}: " + " ".join(f"{a:.1f}" for a in per_epoch),
+                  file=sys.stderr)
+            accuracy[name].append(per_epoch)
+    lines = ["| BiLSTM on MR-subset fold 0, test accuracy % after epoch | "
+             + " | ".join(str(e + 1) for e in range(_EPOCHS.value)) + " |",
+             "|---" * (_EPOCHS.value + 1) + "|"]
+    for name, runs in accuracy.items():
+        mean, std = np.mean(runs, 0), np.std(runs, 0)
+        lines.append(f"| {name} | " + " | ".join(f"{m:.1f} ± {d:.1f}" for m, d in zip(
+            mean, std, strict=True)) + " |")
+    table = "\n".join(lines)
+    print(table)
+    with open(_OUT.value.replace("classify_cpu.json", "classify_curves.json"), "w") as f:
+        json.dump({"machine": machine(), "command": " ".join(sys.argv), "epochs": _EPOCHS.value,
+                   "seeds": _SEEDS.value, "test_accuracy": accuracy, "table": table}, f,
+                  indent=1)
+
+
 def main(argv):
     del argv
     if _CHILD.value:
         print(json.dumps(time_child(_CHILD.value)))
+        return
+    if _CURVES.value:
+        curves()
         return
     for model in _MODELS.value:
         if model not in MODELS:

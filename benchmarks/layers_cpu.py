@@ -9,6 +9,8 @@ Layers: ``lstm`` and ``gru`` (one layer), ``bilstm`` (bidirectional LSTM, one la
 (``benchmarks.common``):
   rnnjax       rnnjax layers with their defaults (impl="auto": the hand-written backward of
                rnnjax.recurrence; both directions in one scan; the stack as a wavefront)
+  rnnjax_layered  the default implementation with the wavefront off: the layers one after
+               the other (``lstm_x2`` only, where it differs from ``rnnjax``)
   rnnjax_scan  the same layers with impl="scan" (lax.scan + autodiff), layer by layer
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell) (the ``lstm`` layer only)
   torch        torch.nn.LSTM / GRU (oneDNN), the reference (ratio 1.00)
@@ -34,6 +36,8 @@ from benchmarks import common
 CONFIGS = {  # batch, time, input, hidden
     "B32_T128_I256_H256": (32, 128, 256, 256),
     "B64_T64_I256_H1024": (64, 64, 256, 1024),
+    "B20_T20_I200_H200": (20, 20, 200, 200),  # Zaremba et al.'s small PTB model
+    "B20_T35_I650_H650": (20, 35, 650, 650),  # Zaremba et al.'s medium PTB model
 }
 LAYERS = {  # name -> (cell, layers, bidirectional)
     "lstm": ("lstm", 1, False),
@@ -41,7 +45,7 @@ LAYERS = {  # name -> (cell, layers, bidirectional)
     "bilstm": ("lstm", 1, True),
     "lstm_x2": ("lstm", 2, False),
 }
-IMPLS = ("rnnjax", "rnnjax_scan", "flax_nnx", "torch")
+IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "flax_nnx", "torch")
 
 _LAYERS = flags.DEFINE_list("layers", list(LAYERS), "Layers to run.")
 _CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "Configs to run.")
@@ -73,7 +77,7 @@ def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden
     scan = impl == "rnnjax_scan"
     model = StackedRNN(cell, inputs, hidden, num_layers, rngs=nnx.Rngs(0),
                        bidirectional=bidirectional, impl="scan" if scan else "auto",
-                       wavefront=False if scan else None)
+                       wavefront=False if impl != "rnnjax" else None)
     graphdef, state = nnx.split(model)
 
     def loss(state, x):
@@ -161,6 +165,13 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     return result
 
 
+def _applies(impl: str, layer: str) -> bool:
+    """flax_nnx has the single LSTM layer only; rnnjax_layered differs from rnnjax in stacks."""
+    if impl == "flax_nnx":
+        return layer == "lstm"
+    return impl != "rnnjax_layered" or LAYERS[layer][1] > 1
+
+
 def main(argv):
     del argv
     if _CHILD.value:
@@ -182,7 +193,7 @@ def main(argv):
                 raise app.UsageError(f"{flag}: {name!r} is not one of {list(known)}")
     load_before = os.getloadavg()[0]
     specs = [(f"{layer} {config}", impl) for config in _CONFIGS.value for layer in _LAYERS.value
-             for impl in _IMPLS.value if impl != "flax_nnx" or layer == "lstm"]
+             for impl in _IMPLS.value if _applies(impl, layer)]
     passed = [f"--repeats={_REPEATS.value}", f"--warmup={_WARMUP.value}"]
 
     def run(group: str, impl: str) -> dict | None:

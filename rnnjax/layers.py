@@ -35,6 +35,12 @@ Array = jax.Array
 #: "xla": hand-written backward (rnnjax.recurrence), cells with ``math`` (LSTM, GRU, Elman);
 #: "triton"/"triton_cell": the fused GPU kernels of ``kernels/`` (LSTMCell); "*_interpret": the
 #: same kernels under Triton's CPU interpreter (tests).
+# Widest layers the wavefront runs by default. On a 2-core CPU (benchmarks/results/layers_cpu.md)
+# it is 3-5% faster than layer by layer at H = 256, even at H = 200, and 17-37% slower at
+# H = 650 and 1024: there one lane's product fills the cores, and the wavefront loses the hoisted
+# input projection of the upper layers.
+WAVEFRONT_MAX_HIDDEN = 256
+
 IMPLS = ("auto", "scan", "xla", "triton", "triton_cell", "triton_interpret",
          "triton_cell_interpret")
 SKIPS = ("none", "residual", "dense")
@@ -340,8 +346,9 @@ class StackedRNN(nnx.Module):
 
     ``wavefront``: run the layers as one wavefront scan (``rnnjax.recurrence``; layer l at step
     t alongside layer l+1 at step t-1), with the same outputs and gradients as layer by layer.
-    None (default) uses it wherever it applies: several unidirectional layers without skips whose
-    cells resolve to impl "xla" (dense LSTM, GRU, Elman) and no zoneout. True requires it.
+    None (default) uses it wherever it applies and is not slower: several unidirectional layers
+    without skips whose cells resolve to impl "xla" (dense LSTM, GRU, Elman), no zoneout, and
+    ``hidden_size`` <= ``WAVEFRONT_MAX_HIDDEN``. True requires it, False turns it off.
     """
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, *,
@@ -396,6 +403,8 @@ class StackedRNN(nnx.Module):
 
     def _wavefront_applies(self) -> bool:
         layers = list(self.layers)
+        if self.wavefront is None and self.hidden_size > WAVEFRONT_MAX_HIDDEN:
+            return False
         return (self.wavefront is not False and len(layers) > 1 and self.skip == "none"
                 and all(isinstance(layer, RNN) for layer in layers)
                 and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers))

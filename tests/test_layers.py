@@ -8,7 +8,13 @@ from flax import nnx
 from rnnjax_testing import assert_close, cast_module
 
 from rnnjax.cells import CELLS, make_cell
-from rnnjax.layers import RNN, Bidirectional, StackedRNN, reverse_within_lengths
+from rnnjax.layers import (
+    RNN,
+    WAVEFRONT_MAX_HIDDEN,
+    Bidirectional,
+    StackedRNN,
+    reverse_within_lengths,
+)
 
 KINDS = ["lstm", "gru", "elman_tanh"]
 
@@ -273,6 +279,16 @@ def test_wavefront_equals_layer_by_layer_with_dropout(kind, variational):
         assert_close(stack_loss(wavefront, *args), stack_loss(layered, *args))
         assert_close(nnx.grad(stack_loss, argnums=(0, 1))(wavefront, *args),
                      nnx.grad(stack_loss, argnums=(0, 1))(layered, *args), rtol=1e-5, atol=1e-6)
+
+
+def test_wavefront_by_default_only_up_to_its_width():
+    def applies(hidden: int, wavefront: bool | None = None) -> bool:
+        return StackedRNN("lstm", 3, hidden, 2, rngs=nnx.Rngs(0),
+                          wavefront=wavefront)._wavefront_applies()
+
+    assert applies(WAVEFRONT_MAX_HIDDEN)
+    assert not applies(WAVEFRONT_MAX_HIDDEN + 1)
+    assert applies(WAVEFRONT_MAX_HIDDEN + 1, wavefront=True)
 
 
 def test_fused_bidirectional_equals_separate_directions():
