@@ -39,11 +39,13 @@ def identity(scale: float = 1.0) -> Initializer:
 
 
 def embedding() -> Initializer:
-    """N(0, 1) embedding rows (PyTorch's ``nn.Embedding`` default), the models' default.
+    """N(0, 1) embedding rows (PyTorch's ``nn.Embedding`` default), ``RNNLM``'s default.
 
     With lecun-normal W_x the first layer's gate inputs x W_x then have unit scale; Flax's
     default (std 1/sqrt(features)) makes them ~sqrt(features) times smaller, and a char LM
-    learned measurably slower with it (the ablation in benchmarks/results/lm_curves.md).
+    learned measurably slower with it (the ablation in benchmarks/results/lm_curves.md). The
+    BiLSTM classifier learns faster with Flax's rows and keeps them
+    (benchmarks/results/classify_cpu.md).
     """
     return jax.nn.initializers.normal(1.0)
 
