@@ -104,16 +104,17 @@ def load_run(path: Path) -> Run:
 
 
 def mean_std(run: Run, metric: str, scale: float = 1.0, digits: int = 1) -> str:
-    """'81.2 ± 1.3' from a run of replicates (``metric`` scaled), with '(n/N)' while partial;
-    '81.2' from a single run."""
+    """'81.2 ± 1.3' from a run of replicates (``metric`` scaled; no std while one replicate is
+    done), with '(n/N)' while partial; '81.2' from a single run."""
     if metric not in run.get("mean", {}):
         value = run.get(metric)
         if "replicates" in run or not isinstance(value, int | float) or isinstance(value, bool):
             return "-"
         return f"{value * scale:.{digits}f}"
-    text = (f"{run['mean'][metric] * scale:.{digits}f} ± "
-            f"{run['std'][metric] * scale:.{digits}f}")
     done, total = run.get("replicates_done"), run.get("replicates_total")
+    text = f"{run['mean'][metric] * scale:.{digits}f}"
+    if done != 1:
+        text += f" ± {run['std'][metric] * scale:.{digits}f}"
     return text if done == total else f"{text} ({done}/{total})"
 
 

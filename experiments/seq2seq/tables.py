@@ -16,6 +16,7 @@ from experiments.report.tables import (
     Reference,
     RunTable,
     cpu_minutes,
+    mean_std,
     minutes,
 )
 from experiments.seq2seq.configs import GRID, SEEDS
@@ -98,19 +99,23 @@ SINGLE = RunTable(
     ))
 
 GRID_RUNS = RunTable(
-    title="Depth grid: cost of every row",
+    title="Depth grid: test loss, chrF and cost of every row",
     select=is_grid_run,
     sort=lambda r: list(GRID).index(r["name"]),
     columns=(
         Column("row", lambda r: LABELS[r["name"]]),
         Column("seeds done", lambda r: f"{r.get('replicates_done')}/{r.get('replicates_total')}"),
         Column("epochs per seed", lambda r: r["config"]["num_epochs"]),
+        Column("test loss, nats/token", lambda r: mean_std(r, "test_loss", digits=2)),
+        Column("test chrF, beam", lambda r: mean_std(r, "test_chrf_beam")),
         Column("wall time, all seeds", minutes),
         Column("CPU time, all seeds", cpu_minutes),
         Column("command", lambda r: f"`{r['command']}`"),
     ),
-    note="CPU time is the user + system time of the training processes (XLA's threads "
-         "included), recorded from the runs that carry it ('-': an earlier run without it).")
+    note="Test loss: teacher-forced cross-entropy of the target tokens (BPE pieces), the "
+         "steadier signal where BLEU is this low. CPU time is the user + system time of the "
+         "training processes (XLA's threads included), recorded from the runs that carry it "
+         "('-': an earlier run without it).")
 
 TABLES = (DEPTH, GRID_RUNS, SINGLE)
 # Lines of the depth plot: (label, [(depth, grid row), ...]).

@@ -30,5 +30,6 @@ def test_mean_std_of_replicates_and_of_a_single_run():
     replicates = {"mean": {"a": 0.5}, "std": {"a": 0.01}, "replicates_done": 2,
                   "replicates_total": 3, "replicates": []}
     assert mean_std(replicates, "a", scale=100) == "50.0 ± 1.0 (2/3)"
+    assert mean_std({**replicates, "replicates_done": 1}, "a", scale=100) == "50.0 (1/3)"
     assert mean_std({"a": 0.25}, "a", scale=100, digits=2) == "25.00"
     assert mean_std({"replicates": [], "mean": {}}, "a") == "-"
