@@ -13,7 +13,7 @@ Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
 (``rnnjax.data.padded``).
 """
 
-from rnnjax.data import labelled, names, tagged  # noqa: F401  (register their Sources)
+from rnnjax.data import labelled, names, series, tagged  # noqa: F401  (register their Sources)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,
