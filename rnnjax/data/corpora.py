@@ -28,6 +28,7 @@ from rnnjax.data.prepare import (
     register,
     unpack_deb,
 )
+from rnnjax.data.text import read_text
 from rnnjax.data.vocab import LEVELS, Vocab
 from rnnjax.data.wiki import wiki_plain_text
 from rnnjax.validation import check_choice, fail
@@ -128,7 +129,8 @@ def split_text(text: str, where: str = "split_text") -> dict[str, str]:
 
 
 def read_text_path(path: str | os.PathLike) -> str:
-    """A UTF-8 file, or every non-hidden file under a directory in sorted path order, joined."""
+    """A UTF-8 file (a byte-order mark dropped), or every non-hidden file under a directory in
+    sorted path order, joined."""
     where, root = "read_text_path", Path(path).expanduser()
     if not root.exists():
         fail(where, "path", "an existing text file or directory", repr(str(path)),
@@ -136,7 +138,7 @@ def read_text_path(path: str | os.PathLike) -> str:
     files = [root] if root.is_file() else sorted(
         f for f in root.rglob("*")
         if f.is_file() and not any(p.startswith(".") for p in f.relative_to(root).parts))
-    text = join_texts([decode_text(f.read_bytes(), str(f), where) for f in files])
+    text = join_texts([read_text(f, where) for f in files])
     if not text.strip():
         fail(where, "path", "a file or directory with some text", f"{path} ({len(files)} files)")
     return text

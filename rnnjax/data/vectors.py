@@ -7,6 +7,10 @@ Formats (detected from the file):
     word2vec binary: "N D\\n" header, then per word: the word's UTF-8 bytes, a space, D float32
                      (little-endian), an optional newline
 
+Text files are UTF-8 with an optional byte-order mark, lines ended by ``\\n`` or ``\\r\\n``
+(``rnnjax.data.text``). A number that is not finite (nan, inf, or beyond float32), a row of
+another width, or a header whose N disagrees with the rows is an error naming the file and line.
+
 Words of a vocabulary absent from the vectors get U[-a, a] with a = sqrt(3 var(vectors)), so that
 their variance matches the pretrained rows' (Kim 2014's initialisation of unknown words).
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnjax.data.prepare import Package, Source, prepared_dir, register
+from rnnjax.data.text import iter_lines
 from rnnjax.validation import fail
 
 _WHERE = "load_vectors"
@@ -81,34 +86,50 @@ def _parse_float_line(parts: list[str], dim: int | None, path: Path, line: int) 
         fail(_WHERE, f"line {line} of {path}", f"a word and {dim} numbers",
              f"{len(parts) - 1} numbers")
     try:
-        return np.asarray(parts[1:], np.float32)
+        with np.errstate(over="ignore"):
+            row = np.asarray(parts[1:], np.float32)
     except ValueError:
         fail(_WHERE, f"line {line} of {path}", "a word followed by numbers",
              repr(" ".join(parts)[:60]))
+    _check_finite(row, f"line {line} of {path}", parts[1:])
+    return row
+
+
+def _check_finite(row: np.ndarray, where: str, shown: Sequence) -> None:
+    """An error naming ``where`` and the first non-finite number of ``row`` (as ``shown``)."""
+    bad = np.flatnonzero(~np.isfinite(row))
+    if bad.size:
+        fail(_WHERE, where, "finite numbers (as float32)",
+             f"{shown[bad[0]]} as number {bad[0] + 1}")
+
+
+def _check_count(header: int, found: int, limit: int | None, where: str) -> None:
+    """The header's vector count must match the rows (those up to ``limit``)."""
+    if found != (header if limit is None else min(header, limit)):
+        fail(_WHERE, where, f"a header whose count N = {header} matches the vectors",
+             f"{found} vectors{'' if limit is None else f' within limit {limit}'}")
 
 
 def _read_text(path: Path, limit: int | None) -> WordVectors:
-    words, rows, dim = [], [], None
-    with open(path, encoding="utf-8", errors="strict") as f:
-        try:
-            for number, raw in enumerate(f, start=1):
-                parts = raw.rstrip("\n").rstrip(" ").split(" ")
-                if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                    dim = int(parts[1])  # word2vec text header "N D"
-                    continue
-                if not raw.strip():
-                    continue
-                row = _parse_float_line(parts, dim, path, number)
-                dim = row.size if dim is None else dim
-                if not dim:
-                    fail(_WHERE, f"line {number} of {path}", "a word followed by numbers",
-                         repr(raw[:60]))
-                words.append(parts[0])
-                rows.append(row)
-                if limit is not None and len(words) >= limit:
-                    break
-        except UnicodeDecodeError as err:
-            fail(_WHERE, str(path), "UTF-8 text or a word2vec binary file", str(err))
+    words, rows, dim, count = [], [], None, None
+    for number, line in iter_lines(path, _WHERE):
+        parts = line.rstrip(" ").split(" ")
+        if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+            count, dim = int(parts[0]), int(parts[1])  # word2vec text header "N D"
+            continue
+        if not line.strip():
+            continue
+        row = _parse_float_line(parts, dim, path, number)
+        dim = row.size if dim is None else dim
+        if not dim:
+            fail(_WHERE, f"line {number} of {path}", "a word followed by numbers",
+                 repr(line[:60]))
+        words.append(parts[0])
+        rows.append(row)
+        if limit is not None and len(words) >= limit:
+            break
+    if count is not None:
+        _check_count(count, len(words), limit, f"the header (line 1) of {path}")
     if not words:
         fail(_WHERE, str(path), "a file with at least one vector", "none")
     return WordVectors(tuple(words), np.stack(rows))
@@ -129,7 +150,13 @@ def _read_binary(path: Path, limit: int | None) -> WordVectors:
                  f"a file that ends at vector {row}")
         words.append(data[position:space].decode("utf-8", errors="replace"))
         vectors[row] = np.frombuffer(data, "<f4", dim, space + 1)
+        _check_finite(vectors[row], f"vector {row + 1} ({words[-1]!r}) of {path}",
+                      vectors[row].tolist())
         position = end
+    position += data[position:position + 1] == b"\n"
+    if limit is None and position < len(data):
+        fail(_WHERE, f"the header (line 1) of {path}", f"a header whose count N = {count} "
+             "matches the vectors", f"{len(data) - position} more bytes after vector {count}")
     return WordVectors(tuple(words), vectors)
 
 
@@ -158,7 +185,11 @@ def load_vectors(spec: str | os.PathLike, *, data_dir: str | os.PathLike | None 
         words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
         vectors = np.load(folder / "vectors.npy", mmap_mode="r")
         count = len(words) if limit is None else min(limit, len(words))
-        return WordVectors(tuple(words[:count]), np.asarray(vectors[:count], np.float32))
+        matrix = np.asarray(vectors[:count], np.float32)
+        for row in np.flatnonzero(~np.isfinite(matrix).all(axis=1))[:1]:
+            _check_finite(matrix[row], f"row {row + 1} ({words[row]!r}) of {folder}",
+                          matrix[row].tolist())
+        return WordVectors(tuple(words[:count]), matrix)
     path = Path(spec).expanduser()
     if not path.is_file():
         fail(_WHERE, "spec", f"{GLOVE!r} or an existing vectors file", repr(str(spec)),

@@ -57,7 +57,7 @@ def test_conll_line_without_the_tag_column_names_the_line():
 
 
 def test_read_tagged_detects_the_format_and_rejects_empty_or_missing_files(tmp_path: Path):
-    assert detect_format(WORD_TAG) == "word_tag" and detect_format(CONLL_2000) == "conll"
+    assert detect_format(WORD_TAG)[0] == "word_tag" and detect_format(CONLL_2000)[0] == "conll"
     (tmp_path / "a.txt").write_text(WORD_TAG)
     (tmp_path / "b.conll").write_text(CONLL_2000)
     assert len(read_tagged(tmp_path / "a.txt")) == 3
