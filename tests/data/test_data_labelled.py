@@ -109,10 +109,10 @@ def test_missing_benchmark_files_say_where_and_what(tmp_path):
 
 def test_user_tsv_and_csv_with_any_label_strings(tmp_path):
     tsv = tmp_path / "mine.tsv"
-    tsv.write_text("sports\tThe match ended 2-1.\n\npolitics\tThe vote\twas close.\n",
+    tsv.write_text("sports\tThe match ended 2-1.\n\npolitics\tThe vote was close.\n",
                    encoding="utf-8")
     data = load_labelled("file", path=tsv)
-    assert data.classes == ("politics", "sports") and data.texts[1] == "The vote\twas close."
+    assert data.classes == ("politics", "sports") and data.texts[1] == "The vote was close."
     path = tmp_path / "mine.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -124,8 +124,8 @@ def test_user_tsv_and_csv_with_any_label_strings(tmp_path):
 
 @pytest.mark.parametrize(("file", "content", "message"), [
     ("a.tsv", b"", r"a.tsv must be a file with labelled lines, got an empty file"),
-    ("a.tsv", b"pos\tgood\nneg bad\n", r"line 2 of .*a.tsv must be 'label<TAB>text', got "
-     r"'neg bad' \(no tab\)"),
+    ("a.tsv", b"pos\tgood\nneg bad\n", r"line 2 of .*a.tsv must be 'label<TAB>text' \(exactly "
+     r"one tab\), got 0 tabs in 'neg bad'"),
     ("a.tsv", b"pos\tgood\n\tbad\n", r"line 2 of .*a.tsv must be 'label<TAB>text' with a "
      r"non-empty label and text"),
     ("a.tsv", b"pos\tgood\npos\tfine\n", r"the labels of .*a.tsv must be at least 2 classes, "
