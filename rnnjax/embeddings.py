@@ -22,7 +22,7 @@ import numpy as np
 import scipy.stats
 
 from rnnjax.data.vectors import WordVectors
-from rnnjax.validation import fail
+from rnnjax.validation import check_positive_int, fail
 
 RESTRICT = 300_000  # gensim's default restrict_vocab
 _QUERY_CHUNK = 256  # analogy questions scored against the vocabulary at once
@@ -64,7 +64,7 @@ def nearest(vectors: WordVectors, word: str, topn: int = 10, *, restrict: int = 
     (row,) = _lookup("nearest", folded, [word])
     scores = folded.unit @ folded.unit[row]
     scores[row] = -np.inf
-    best = np.argsort(-scores)[:topn]
+    best = np.argsort(-scores)[:check_positive_int("nearest", "topn", topn)]
     return [(folded.words[i], float(scores[i])) for i in best]
 
 
@@ -76,7 +76,7 @@ def analogy(vectors: WordVectors, a: str, b: str, c: str, topn: int = 10, *,
     query = unit_rows((folded.unit[rows[1]] - folded.unit[rows[0]] + folded.unit[rows[2]])[None])
     scores = folded.unit @ query[0]
     scores[rows] = -np.inf
-    best = np.argsort(-scores)[:topn]
+    best = np.argsort(-scores)[:check_positive_int("analogy", "topn", topn)]
     return [(folded.words[i], float(scores[i])) for i in best]
 
 

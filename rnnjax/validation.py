@@ -43,6 +43,14 @@ def check_rate(where: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def check_nonnegative_float(where: str, name: str, value: Any) -> float:
+    """A finite number >= 0 (NaN and infinity are refused: ``nan < 0`` is False)."""
+    if (isinstance(value, bool) or not isinstance(value, int | float | np.floating)
+            or not np.isfinite(value) or value < 0):
+        fail(where, name, "a finite float >= 0", repr(value))
+    return float(value)
+
+
 def check_choice(where: str, name: str, value: Any, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if value not in choices:

@@ -93,7 +93,8 @@ def kim(mode: str) -> ml_collections.ConfigDict:
     c.patience = 4  # Kim: no early stop, the best of 25 epochs; 4 bounds the CPU time
     c.model = ml_collections.ConfigDict()
     c.model.kind = "kim_cnn"
-    c.model.vectors = None if mode == "rand" else "glove_6b_50d"  # Kim: word2vec 300d
+    # Kim: word2vec 300d; a placeholder (None) so that --config.model.vectors=FILE can set it
+    c.model.vectors = config_dict.placeholder(str) if mode == "rand" else "glove_6b_50d"
     c.model.embed_size = 300 if mode == "rand" else config_dict.placeholder(int)  # Kim's k
     c.model.freeze_embeddings = mode == "static"  # CNN-static
     c.model.multichannel = mode == "multichannel"  # a frozen and a tuned channel
@@ -112,7 +113,7 @@ def keras_tiny() -> ml_collections.ConfigDict:
     c = base()
     c.name = "keras_tiny"
     c.data.batch_size = 32
-    c.model.vectors = None
+    c.model.vectors = config_dict.placeholder(str)
     c.model.embed_size = 16
     c.model.cell = "elman_tanh"
     c.model.hidden_size = 8
@@ -134,7 +135,7 @@ def quick() -> ml_collections.ConfigDict:
     c.data.folds_to_run = 2
     c.data.batch_size = 8
     c.data.eval_batch_size = 16
-    c.model.vectors = None
+    c.model.vectors = config_dict.placeholder(str)
     c.model.embed_size = 8
     c.model.hidden_size = 8
     return c

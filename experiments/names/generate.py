@@ -32,7 +32,7 @@ from rnnjax.losses import masked_cross_entropy
 from rnnjax.models import make_model
 from rnnjax.models.sampling import generate
 from rnnjax.train.workdir import write_atomic, write_json
-from rnnjax.validation import check_positive_int, fail
+from rnnjax.validation import check_nonnegative_float, check_positive_int, fail
 
 SAMPLES_FILE = "samples_test.json"
 _WHERE = "names"
@@ -87,9 +87,7 @@ class NameGeneratorTask(NamesTask):
         sample = self.config.sample
         check_positive_int(_WHERE, "config.sample.count", sample.count)
         check_positive_int(_WHERE, "config.sample.max_length", sample.max_length)
-        if isinstance(sample.temperature, bool) or not isinstance(
-                sample.temperature, int | float) or sample.temperature < 0:
-            fail(_WHERE, "config.sample.temperature", "a float >= 0", repr(sample.temperature))
+        check_nonnegative_float(_WHERE, "config.sample.temperature", sample.temperature)
         eos = [self.vocab.eos_id]
         self.examples = {}
         for split, names in self.splits.items():

@@ -26,7 +26,7 @@ from rnnjax.data.names import load_names, split_names
 from rnnjax.models import make_model
 from rnnjax.train.checkpoint import CHECKPOINT_DIR, read_config, restore_params
 from rnnjax.train.run import RESULTS_FILE
-from rnnjax.validation import check_positive_int, fail
+from rnnjax.validation import check_nonnegative_float, check_positive_int, fail
 
 _COUNTRY = flags.DEFINE_string("country", None, "Country (category) of the names.",
                                required=True)
@@ -58,8 +58,7 @@ def main(argv: list[str]) -> None:
         fail(_WHERE, "--workdir", "the workdir of a name generator (configs.py:generator)",
              f"{str(workdir)!r}, a {config.get('task')!r} run")
     count = check_positive_int(_WHERE, "-n", _COUNT.value)
-    if _TEMPERATURE.value < 0:
-        fail(_WHERE, "--temperature", "a float >= 0", _TEMPERATURE.value)
+    check_nonnegative_float(_WHERE, "--temperature", _TEMPERATURE.value)
     missing = [name for name in (VOCAB_FILE, LABELS_FILE, CHECKPOINT_DIR)
                if not (workdir / name).exists()]
     if missing:

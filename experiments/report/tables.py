@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnjax.validation import one_line
+
 RESULTS_FILE = "results.json"
 Run = dict[str, Any]
 
@@ -134,18 +136,29 @@ def _markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     return lines
 
 
+def _field(read: Callable[[Run], Any], run: Run, table: RunTable | GridTable) -> Any:
+    """``read(run)``; a record that lacks what the table reads is an error naming its file."""
+    try:
+        return read(run)
+    except (KeyError, IndexError, TypeError) as err:
+        found = f"no field {one_line(err)!r}" if isinstance(err, KeyError) else one_line(err)
+        raise ValueError(f"report: {Path(run.get('workdir', '?')) / RESULTS_FILE} must hold the "
+                         f"fields that the table {table.title!r} reads, got {found}") from err
+
+
 def render(table: RunTable | GridTable, runs: Sequence[Run]) -> str:
     """The table as markdown (an empty string when no run belongs to a RunTable)."""
-    chosen = [r for r in runs if table.select(r)]
+    chosen = [r for r in runs if _field(table.select, r, table)]
     lines = [f"### {table.title}", ""]
     if isinstance(table, RunTable):
         if not chosen:
             return ""
-        chosen.sort(key=table.sort)
+        chosen.sort(key=lambda r: _field(table.sort, r, table))
         lines += _markdown([c.title for c in table.columns],
-                           [[c.value(r) for c in table.columns] for r in chosen])
+                           [[_field(c.value, r, table) for c in table.columns] for r in chosen])
     else:
-        cells = {(table.row(r), table.column(r)): table.cell(r) for r in chosen}
+        cells = {(_field(table.row, r, table), _field(table.column, r, table)):
+                 _field(table.cell, r, table) for r in chosen}
         body = [[row, *(cells.get((row, col)) or table.missing(row, col) for col in table.columns),
                  ""]
                 for row in table.rows]

