@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from rnnjax.data.prepare import Package, Source, prepared_dir, read_texts, register
+from rnnjax.data.text import read_lines
 from rnnjax.validation import check_choice, fail
 
 NAME = "word_benchmarks"
@@ -46,7 +47,7 @@ def _read(where: str, file: str, path: str | os.PathLike | None,
         where, NAME, data_dir) / file
     if not source.is_file():
         fail(where, "path", "an existing file", repr(str(source)), FileNotFoundError)
-    return source, source.read_text(encoding="utf-8").split("\n")
+    return source, read_lines(source, where)
 
 
 def load_analogies(path: str | os.PathLike | None = None, *,
