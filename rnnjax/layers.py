@@ -17,8 +17,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from rnnjax import regularizers
-from rnnjax.cells import LSTMCell, RecurrentCell, make_cell
+from rnnjax.cells import LogLinearCell, LSTMCell, RecurrentCell, make_cell
 from rnnjax.cells.base import as_blocks, from_blocks
+from rnnjax.linear_scan import log_linear_recurrence
 from rnnjax.recurrence import accumulation_dtype, lanes_recurrence, time_mask
 from rnnjax.validation import (
     check_carry,
@@ -33,8 +34,9 @@ from rnnjax.validation import (
 Array = jax.Array
 #: "auto": the fastest correct choice (resolve_impl); "scan": lax.scan + autodiff, any cell;
 #: "xla": hand-written backward (rnnjax.recurrence), cells with ``math`` (LSTM, GRU, Elman);
-#: "triton"/"triton_cell": the fused GPU kernels of ``kernels/`` (LSTMCell); "*_interpret": the
-#: same kernels under Triton's CPU interpreter (tests).
+#: "triton"/"triton_cell": the fused GPU kernels (``rnnjax_kernels``, LSTMCell); "*_interpret": the
+#: same kernels under Triton's CPU interpreter (tests); "parallel": the log-space parallel scan of
+#: the cells whose gates read x_t only (minGRU, minLSTM; ``rnnjax.linear_scan``).
 # Widest layers the wavefront runs by default. On a 2-core CPU (benchmarks/results/layers_cpu.md)
 # it is 3-5% faster than layer by layer at H = 256, even at H = 200, and 17-37% slower at
 # H = 650 and 1024: there one lane's product fills the cores, and the wavefront loses the hoisted
@@ -42,7 +44,7 @@ Array = jax.Array
 WAVEFRONT_MAX_HIDDEN = 256
 
 IMPLS = ("auto", "scan", "xla", "triton", "triton_cell", "triton_interpret",
-         "triton_cell_interpret")
+         "triton_cell_interpret", "parallel")
 SKIPS = ("none", "residual", "dense")
 
 
@@ -60,21 +62,52 @@ def _triton_available() -> bool:
     if jax.default_backend() != "gpu":
         return False
     try:
-        import kernels
+        import rnnjax_kernels
     except ImportError:
         return False
-    return kernels.gpu_available()
+    return rnnjax_kernels.gpu_available()
 
 
-def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0) -> str:
-    """An explicit ``impl`` as given; ``"auto"`` -> ``"triton"`` for an LSTMCell on a GPU with the
-    kernels' dependencies, ``"xla"`` for any other cell with a hand-written backward
-    (``cell.math``), ``"scan"`` for the rest and whenever zoneout is on."""
+#: the Triton kernels "auto" tries for an LSTMCell on a GPU, in order of preference.
+AUTO_KERNELS = ("triton", "triton_cell")
+
+
+def _kernel_accepts(kernel: str, cell: LSTMCell, dtype: Any) -> bool:
+    """Whether ``kernel``'s input checks (``rnnjax_kernels.check_arrays``) pass for the arrays
+    ``RNN`` would hand it for inputs of ``dtype``: the projected gates, W_h and the carry."""
+    import rnnjax_kernels
+
+    inputs = jax.ShapeDtypeStruct((1, 1, cell.input_size), dtype)
+    gates = jax.eval_shape(cell.project_inputs, inputs)
+    carry = jax.ShapeDtypeStruct((1, cell.hidden_size), accumulation_dtype(dtype))
+    try:
+        rnnjax_kernels.check_arrays(gates, jax.ShapeDtypeStruct(cell.w_h.shape, cell.w_h.dtype),
+                                    carry, carry, kernel)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0,
+                 dtype: Any = jnp.float32) -> str:
+    """An explicit ``impl`` as given; ``"auto"`` for inputs of ``dtype`` -> for an LSTMCell on a
+    GPU with the kernels' dependencies, the first of ``AUTO_KERNELS`` whose input checks accept
+    the cell's head size and dtypes (the whole-sequence kernel takes heads <= 64 units, the cell
+    kernel any; both float32 or bfloat16 gates with W_h of the same dtype); ``"parallel"`` for
+    minGRU/minLSTM (``LogLinearCell``); ``"xla"`` for any other cell with a hand-written backward
+    (``cell.math``, and for an LSTMCell no kernel accepts); ``"scan"`` for the rest and whenever
+    zoneout is on."""
     if impl != "auto":
         return impl
+    if isinstance(cell, LogLinearCell) and not zoneout:  # minGRU, minLSTM: "parallel"
+        return "parallel"
     if zoneout or cell.math is None:
         return "scan"
-    return "triton" if type(cell) is LSTMCell and _triton_available() else "xla"
+    if type(cell) is LSTMCell and _triton_available():
+        for kernel in AUTO_KERNELS:
+            if _kernel_accepts(kernel, cell, dtype):
+                return kernel
+    return "xla"
 
 
 class RNN(nnx.Module):
@@ -105,6 +138,9 @@ class RNN(nnx.Module):
         if impl.startswith("triton") and type(cell) is not LSTMCell:
             fail("RNN", "impl", f'"scan", "xla" or "auto" for {name} (the Triton kernels run '
                  "LSTMCell only)", repr(impl))
+        if impl == "parallel" and not isinstance(cell, LogLinearCell):
+            fail("RNN", "impl", f'"scan" or "auto" for {name} (impl="parallel" runs the cells '
+                 "whose gates read x_t only: mingru, minlstm)", repr(impl))
         if self.zoneout and impl not in ("scan", "auto"):
             fail("RNN", "zoneout", f'0 with impl={impl!r} (zoneout runs with impl="scan")',
                  zoneout)
@@ -113,9 +149,9 @@ class RNN(nnx.Module):
     def output_size(self) -> int:
         return self.cell.output_size
 
-    @property
-    def resolved_impl(self) -> str:
-        return resolve_impl(self.impl, self.cell, self.zoneout)
+    def resolved_impl(self, dtype: Any = jnp.float32) -> str:
+        """The implementation a call on inputs of ``dtype`` runs (``resolve_impl``)."""
+        return resolve_impl(self.impl, self.cell, self.zoneout, dtype)
 
     def initial_carry(self, batch_size: int) -> Any:
         return self.cell.initial_carry(batch_size)
@@ -132,11 +168,14 @@ class RNN(nnx.Module):
         dropconnect_key, zoneout_key = self._keys(dropout_key)
         x_proj = self._project(x, seq_lengths, projected)
         params = self._recurrent_params(dropconnect_key)
-        impl = self.resolved_impl
+        impl = self.resolved_impl(x.dtype)
         if impl == "scan":
             y, carry = self._scan(params, carry, x_proj, seq_lengths, zoneout_key)
         elif impl == "xla":
             (y,), (carry,) = run_lanes([self], [x_proj], [params], [carry], seq_lengths)
+        elif impl == "parallel":
+            mask = None if seq_lengths is None else time_mask(seq_lengths, x.shape[0], x.shape[1])
+            y, carry = log_linear_recurrence(*self.cell.log_coefficients(x_proj), carry, mask)
         else:
             y, carry = self._triton(impl, params["w_h"], carry, x_proj, seq_lengths)
         return self._output(y, seq_lengths), carry
@@ -217,7 +256,8 @@ class RNN(nnx.Module):
             new = cell.step(params, carry, x_t)
             new = regularizers.zoneout(carry, new, rate, key_t)
             if masked:
-                new = jax.tree.map(lambda n, o: jnp.where(m_t[:, None], n, o), new, carry)
+                new = jax.tree.map(lambda n, o: jnp.where(
+                    m_t.reshape(-1, *(1,) * (n.ndim - 1)), n, o), new, carry)
             y = cell.output(new)
             return new, (jnp.where(m_t[:, None], y, 0.0) if masked else y)
 
@@ -225,19 +265,20 @@ class RNN(nnx.Module):
         return jax.lax.scan(body, carry, (x_proj, mask, keys), unroll=self.unroll)[::-1]
 
     def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
-        import kernels  # GPU / interpreter dependencies load only on this path
+        import rnnjax_kernels  # GPU / interpreter dependencies load only on this path
 
         h0, c0 = carry
-        y, h, c = kernels.lstm_recurrence(jnp.swapaxes(gates_x, 0, 1), w_h, h0, c0, seq_lengths,
-                                          impl=impl)
+        y, h, c = rnnjax_kernels.lstm_recurrence(jnp.swapaxes(gates_x, 0, 1), w_h, h0, c0,
+                                                 seq_lengths, impl=impl)
         return jnp.swapaxes(y, 0, 1), (h, c)
 
 
-def can_share_scan(rnns: list[RNN]) -> bool:
+def can_share_scan(rnns: list[RNN], dtype: Any = jnp.float32) -> bool:
     """True when ``rnns`` can run as lanes of one ``lanes_recurrence``: every one resolves to
-    impl "xla" and their cells have the same math, class and recurrent-matrix shape."""
+    impl "xla" for inputs of ``dtype`` and their cells have the same math, class and
+    recurrent-matrix shape."""
     first = rnns[0].cell
-    return all(rnn.resolved_impl == "xla" and type(rnn.cell) is type(first)
+    return all(rnn.resolved_impl(dtype) == "xla" and type(rnn.cell) is type(first)
                and rnn.cell.math == first.math and rnn.cell.w_h.shape == first.w_h.shape
                for rnn in rnns)
 
@@ -312,7 +353,7 @@ class Bidirectional(nnx.Module):
         carry_f, carry_b = _check_pair("Bidirectional", "initial_carry", initial_carry)
         key_f, key_b = (None, None) if dropout_key is None else jax.random.split(dropout_key)
         directions = [self.forward, self.backward]
-        if can_share_scan(directions):
+        if can_share_scan(directions, x.dtype):
             seq_lengths = self.forward._check_inputs(x, seq_lengths)
             carries = [rnn._start(x.shape[0], x.dtype, c, "Bidirectional", f"initial_carry[{i}]")
                        for i, (rnn, c) in enumerate(zip(directions, (carry_f, carry_b),
@@ -401,13 +442,13 @@ class StackedRNN(nnx.Module):
     def initial_carry(self, batch_size: int) -> list[Any]:
         return [layer.initial_carry(batch_size) for layer in self.layers]
 
-    def _wavefront_applies(self) -> bool:
+    def _wavefront_applies(self, dtype: Any = jnp.float32) -> bool:
         layers = list(self.layers)
         if self.wavefront is None and self.hidden_size > WAVEFRONT_MAX_HIDDEN:
             return False
         return (self.wavefront is not False and len(layers) > 1 and self.skip == "none"
                 and all(isinstance(layer, RNN) for layer in layers)
-                and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers))
+                and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers, dtype))
 
     def __call__(self, x: Array, *, seq_lengths: Array | None = None,
                  initial_carry: list[Any] | None = None, dropout_key: Array | None = None,
@@ -427,7 +468,7 @@ class StackedRNN(nnx.Module):
         carries = initial_carry or [None] * self.num_layers
         keys = (jax.random.split(dropout_key, 2 * self.num_layers) if dropout_key is not None
                 else [None] * (2 * self.num_layers))
-        if self._wavefront_applies():
+        if self._wavefront_applies(x.dtype):
             return self._wavefront(x, seq_lengths, carries, keys, projected)
 
         def run_layer(k: int, layer: Any, inputs: Array) -> tuple[Array, Any]:

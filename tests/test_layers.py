@@ -7,7 +7,8 @@ import pytest
 from flax import nnx
 from rnnjax_testing import assert_close, cast_module
 
-from rnnjax.cells import CELLS, make_cell
+from rnnjax import layers
+from rnnjax.cells import CELLS, LogLinearCell, LSTMCell, make_cell
 from rnnjax.layers import (
     RNN,
     WAVEFRONT_MAX_HIDDEN,
@@ -249,8 +250,10 @@ def test_auto_impl_runs_every_cell_and_equals_scan(kind):
     kwargs = {"lower_size": 4} if kind == "depth_gated_lstm" else {}
     cell = make_cell(kind, 3, 4, rngs=nnx.Rngs(0), **kwargs)
     auto, scan = RNN(cell), RNN(cell, impl="scan")
-    expected = "xla" if cell.math is not None else "scan"
-    assert auto.resolved_impl == expected
+    expected = ("parallel" if isinstance(cell, LogLinearCell)
+                else "triton" if type(cell) is LSTMCell and layers._triton_available()  # GPU
+                else "xla" if cell.math is not None else "scan")
+    assert auto.resolved_impl() == expected
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 6, cell.input_size))
 
     def loss(layer, x):

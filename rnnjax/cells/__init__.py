@@ -10,6 +10,7 @@ from rnnjax import initializers as inits
 from rnnjax.cells.base import RecurrentCell
 from rnnjax.cells.elman import ElmanCell
 from rnnjax.cells.gru import GRUCell
+from rnnjax.cells.indrnn import IndRNNCell
 from rnnjax.cells.lstm import (
     CoupledLSTMCell,
     DepthGatedLSTMCell,
@@ -17,6 +18,8 @@ from rnnjax.cells.lstm import (
     LSTMCell,
     PeepholeLSTMCell,
 )
+from rnnjax.cells.minimal import LogLinearCell, MinGRUCell, MinLSTMCell
+from rnnjax.cells.ntm import NTMCell
 from rnnjax.validation import check_choice
 
 # name -> (class, fixed keyword arguments)
@@ -31,6 +34,10 @@ CELLS: dict[str, tuple[type[RecurrentCell], dict[str, Any]]] = {
     "layernorm_lstm": (LayerNormLSTMCell, {}),
     "gru": (GRUCell, {"reset_after": True}),
     "gru_cho": (GRUCell, {"reset_after": False}),
+    "indrnn": (IndRNNCell, {}),
+    "mingru": (MinGRUCell, {}),
+    "minlstm": (MinLSTMCell, {}),
+    "ntm": (NTMCell, {}),
 }
 
 
@@ -48,8 +55,13 @@ __all__ = [
     "DepthGatedLSTMCell",
     "ElmanCell",
     "GRUCell",
+    "IndRNNCell",
     "LSTMCell",
     "LayerNormLSTMCell",
+    "LogLinearCell",
+    "MinGRUCell",
+    "MinLSTMCell",
+    "NTMCell",
     "PeepholeLSTMCell",
     "RecurrentCell",
     "make_cell",
