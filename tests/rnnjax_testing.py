@@ -22,3 +22,21 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, err_msg=""):
     for a, b in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol,
                                    err_msg=err_msg)
+
+
+def cli_error(*args: str, timeout: int = 300) -> str:
+    """The one line ``python -m ARGS`` prints on a user error, asserting its exit status 2 and
+    that it printed no traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-m", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return lines[0]
