@@ -4,13 +4,14 @@
         --config.data.name=mr_subset --workdir=DIR
 
 The data: ``--config.data.name=`` one of ``rnnjax.data.labelled.NAMES`` (``mr_subset``,
-``uncertainty``, ``bbc_news``, ``polarity_reviews`` after ``python -m rnnjax.data prepare
---corpus=NAME``; Kim's ``mr sst1 sst2 subj trec cr mpqa`` from their files in
-``<data_dir>/<name>/``), or ``--config.data.name=file --config.data.path=FILE`` (``label<TAB>text``
-lines, or a .csv with ``text`` and ``label`` columns). Pretrained vectors need
-``python -m rnnjax.data prepare --corpus=glove_6b_50d`` (or ``--config.model.vectors=PATH`` to a
-word2vec text/binary or GloVe text file). One run = every fold x seed; the measured results and
-times are in experiments/classify/README.md (a 2-core x86_64 CPU).
+``uncertainty``, ``bbc_news``, ``polarity_reviews``, prepared on first use; Kim's ``mr sst1 sst2
+subj trec cr mpqa`` from their files in ``<data_dir>/<name>/``), or ``--config.data.name=file
+--config.data.path=FILE`` (``label<TAB>text`` lines, or a .csv with ``text`` and ``label``
+columns). Pretrained vectors: ``glove_6b_50d``, prepared on first use like the datasets
+(``RNNJAX_NO_AUTO_PREPARE=1``: run ``python -m rnnjax.data prepare --corpus=NAME`` instead), or
+``--config.model.vectors=PATH`` to a word2vec text/binary or GloVe text file. One run = every
+fold x seed; the measured results and times are in experiments/classify/README.md (a 2-core
+x86_64 CPU).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def base() -> ml_collections.ConfigDict:
     c.optim.pairs_per_update = 64  # pairs per sequential sparse update within a step
 
     c.eval = ml_collections.ConfigDict()
-    c.eval.benchmarks = True  # analogies, WordSim-353, SimLex-999 (prepare word_benchmarks)
+    c.eval.benchmarks = True  # analogies, WordSim-353, SimLex-999 (word_benchmarks: on first use)
     c.eval.data_dir = config_dict.placeholder(str)  # where word_benchmarks is prepared
     c.eval.restrict = 300_000  # analogy search among this many most frequent words (gensim's)
     c.eval.probe_words = ("king", "france", "computer", "war", "good")  # neighbours logged
@@ -63,7 +63,7 @@ def base() -> ml_collections.ConfigDict:
 def text() -> ml_collections.ConfigDict:
     """The default: any plain-text file or directory given with --config.data.path.
 
-    python -m rnnjax.data prepare --corpus=word_benchmarks   # once, for the evaluation
+    python -m rnnjax.data prepare --corpus=word_benchmarks   # optional: the run does it on use
     python -m experiments.word2vec --workdir=DIR --config.data.path=FILE
     Measured on the Vim 9.0 help files (9.5 MB, 1.44M words, vocabulary 10,273; a 2-core x86_64
     CPU shared with other jobs): 73 s in all, analogy 7.87 % of 1,220 questions, WordSim-353
