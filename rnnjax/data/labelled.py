@@ -133,9 +133,13 @@ def read_tsv(path: Path) -> tuple[list[str], list[str]]:
     for number, line in enumerate(read_lines(path, _WHERE), start=1):
         if not line.strip():
             continue
-        label, _, body = line.partition("\t")
-        if line.count("\t") != 1:
-            fail(_WHERE, f"line {number} of {path}", "'label<TAB>text' (exactly one tab)",
+        label, tab, body = line.partition("\t")
+        if not tab:
+            fail(_WHERE, f"line {number} of {path}", "'label<TAB>text'",
+                 f"{line[:60]!r} (no tab)")
+        if "\t" in body:
+            fail(_WHERE, f"line {number} of {path}", "'label<TAB>text' (exactly one tab: a "
+                 "third column or a tab in the text is ambiguous)",
                  f"{line.count(chr(9))} tabs in {line[:60]!r}")
         if not label.strip() or not body.strip():
             fail(_WHERE, f"line {number} of {path}", "'label<TAB>text' with a non-empty "

@@ -13,9 +13,9 @@ Formats (``read_tagged(path, format=...)``):
                have no tab are comments and CoNLL-U multiword ranges (``1-2``) and empty nodes
                (``1.1``) are skipped; ``-DOCSTART-`` lines (CoNLL-2003) are skipped.
     auto       detected from the whole file (``detect_format``, the reason logged):
-               ``word_tag`` when most non-blank lines are all ``word/TAG`` tokens, else
-               ``conll``; a line that then fits not the detected format is an error naming its
-               line (and the reason for the format), as with a stated format.
+               ``word_tag`` when more than half of its whitespace-separated tokens are
+               ``word/TAG``, else ``conll``; a line that then fits not the detected format is an
+               error naming its line, as with a stated format.
 
 Files are UTF-8 with an optional byte-order mark, lines ended by ``\n`` or ``\r\n``
 (``rnnjax.data.text``).
@@ -114,13 +114,13 @@ def _is_word_tag(line: str) -> bool:
 
 
 def detect_format(text: str) -> tuple[str, str]:
-    """(format, reason): ``word_tag`` when more than half of the non-blank lines of the whole
-    ``text`` are all ``word/TAG`` tokens, else ``conll`` (whose token lines are columns, which a
-    ``word/TAG`` line of several tokens would also be, so the majority decides)."""
-    lines = [line for line in split_lines(text) if line.strip()]
-    fitting = sum(map(_is_word_tag, lines))
-    format = "word_tag" if 2 * fitting > len(lines) else "conll"
-    return format, f"{fitting} of its {len(lines)} non-blank lines are all word/TAG tokens"
+    """(format, reason): ``word_tag`` when more than half of the whitespace-separated tokens of
+    the whole ``text`` are ``word/TAG``, else ``conll`` (a ``word/TAG`` line of several tokens
+    also reads as columns, and a CoNLL word may hold a slash, so the majority decides)."""
+    tokens = text.split()
+    fitting = sum(_is_word_tag(token) for token in tokens)
+    format = "word_tag" if 2 * fitting > len(tokens) else "conll"
+    return format, f"{fitting} of its {len(tokens)} whitespace-separated tokens are word/TAG"
 
 
 def parse_tagged(text: str, source: str, *, format: str = "auto", word_column: int = 0,
@@ -128,18 +128,12 @@ def parse_tagged(text: str, source: str, *, format: str = "auto", word_column: i
     """The sentences of ``text`` in ``format``; at least one. With ``format="auto"`` the format
     is detected from the whole text (``detect_format``) and the reason logged."""
     check_choice(_WHERE, "format", format, FORMATS)
-    reason = None
     if format == "auto":
         format, reason = detect_format(text)
-        logging.info("%s: reading %s as %s format: %s", _WHERE, source, format, reason)
-    try:
-        sentences = (parse_word_tag(text, source) if format == "word_tag"
-                     else parse_conll(text, source, word_column, tag_column))
-    except ValueError as err:
-        if reason is None:
-            raise
-        raise ValueError(f"{err} (read as {format} format because {reason}; state the format "
-                         f"to read it otherwise)") from err
+        logging.info("%s: reading %s as %s format (state the format to override): %s", _WHERE,
+                     source, format, reason)
+    sentences = (parse_word_tag(text, source) if format == "word_tag"
+                 else parse_conll(text, source, word_column, tag_column))
     if not sentences:
         fail(_WHERE, source, f"a tagged corpus ({format} format) with at least one sentence",
              "none")

@@ -59,7 +59,7 @@ def test_a_third_tsv_column_is_an_error_naming_the_line(tmp_path):
     path = tmp_path / "data.tsv"
     path.write_text("pos\tgood\nneg\t7\tbad\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"line 2 of .*data.tsv must be 'label<TAB>text' "
-                                         r"\(exactly one tab\), got 2 tabs in 'neg\\t7\\tbad'"):
+                                         r"\(exactly one tab.*\), got 2 tabs in 'neg\\t7\\tbad'"):
         load_labelled("file", path=path)
 
 
@@ -95,16 +95,16 @@ def test_a_missing_tag_with_blank_lines_between_sentences_is_an_error(tmp_path, 
     path.write_text("\n\n".join(sentences) + "\n", encoding="utf-8")
     caplog.set_level(logging.INFO, logger="absl")
     with pytest.raises(ValueError, match=r"token 'big' at line 1 of .*tagged.txt must be word/TAG"
-                                         r".*read as word_tag format because 2 of its 3 non-blank "
-                                         r"lines are all word/TAG tokens"):
+                                         r".*got 'the/DT big cat/NN sat/VBD'$"):
         read_tagged(path)
-    assert "reading" in caplog.text and "as word_tag format: 2 of its 3" in caplog.text
+    assert f"reading {path} as word_tag format" in caplog.text
+    assert "8 of its 9 whitespace-separated tokens are word/TAG" in caplog.text
     path.write_text("\n".join(sentences) + "\n", encoding="utf-8")  # no blank lines
     with pytest.raises(ValueError, match=r"token 'big' at line 1 of .*tagged.txt"):
         read_tagged(path)
-    with pytest.raises(ValueError, match=r"token 'big' at line 1 of .*tagged.txt must be "
-                                         r"word/TAG.*got 'the/DT big cat/NN sat/VBD'$"):
-        read_tagged(path, format="word_tag")  # a stated format: no reason to add
+    path.write_text("the/DT cat/NN\nthe/DT dog NN/NN\n", encoding="utf-8")  # half the lines
+    with pytest.raises(ValueError, match=r"token 'dog' at line 2 of .*tagged.txt"):
+        read_tagged(path)
     fixed = sentences[0].replace("big ", "big/JJ ")
     path.write_text("\n\n".join([fixed, *sentences[1:]]) + "\n", encoding="utf-8")
     assert read_tagged(path)[0] == (("the", "big", "cat", "sat"), ("DT", "JJ", "NN", "VBD"))
@@ -113,8 +113,7 @@ def test_a_missing_tag_with_blank_lines_between_sentences_is_an_error(tmp_path, 
 def test_conll_files_are_still_detected_and_bad_lines_named(tmp_path):
     path = tmp_path / "c.conll"
     path.write_text("The DT\ncat NN\n\nA DT\ndog/cat NN\n\nran\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"line 7 of .*c.conll must be a token line.*read as "
-                                         r"conll format because 0 of its 5"):
+    with pytest.raises(ValueError, match=r"line 7 of .*c.conll must be a token line"):
         read_tagged(path)
     path.write_text("The DT\ncat NN\n\nA DT\ndog/cat NN\n", encoding="utf-8")
     assert read_tagged(path) == [(("The", "cat"), ("DT", "NN")), (("A", "dog/cat"), ("DT", "NN"))]
