@@ -373,6 +373,99 @@ class Bidirectional(nnx.Module):
         return y, (carry_f, carry_b)
 
 
+def check_dilations(where: str, dilations: Any, num_layers: int) -> tuple[int, ...]:
+    """``dilations``: one positive int per layer (Chang et al. 2017 use 2^l for layer l)."""
+    if (not isinstance(dilations, list | tuple) or len(dilations) != num_layers
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                       for d in dilations)):
+        fail(where, "dilations", f"{num_layers} positive ints (one per layer, e.g. "
+             f"{[2 ** layer for layer in range(num_layers)]})", repr(dilations))
+    return tuple(dilations)
+
+
+class DilatedRNN(nnx.Module):
+    """A recurrent layer whose step t reads the state of step t - d: h_t = f(x_t, h_{t-d})
+    (the dilated recurrent skip connection of Chang et al. 2017, eq. 1).
+
+    Positions t = j (mod d) form d independent chains. The layer folds them into the batch
+    ([B, T] -> [B*d, ceil(T/d)], time padded to a multiple of d), runs ``rnn`` once over all
+    chains (any impl) and unfolds the outputs. Chain j of a sequence of length L has
+    ceil((L - j) / d) steps, so ``seq_lengths`` mask exactly as in ``RNN``: outputs past L are 0
+    and nothing there reaches outputs or gradients.
+
+    Carry: every leaf of the cell's carry with a chain axis, [B, d, ...]. Entry j of
+    ``initial_carry`` is the state position j reads (h_{j-d}); entry j of the final carry is the
+    state position L + j would read (h_{L+j-d}), so a final carry fed back as the next chunk's
+    initial carry continues every chain, and ``step`` uses the carry as a ring buffer.
+    """
+
+    def __init__(self, rnn: RNN, dilation: int):
+        if not isinstance(rnn, RNN):
+            fail("DilatedRNN", "rnn", "an RNN", type(rnn).__name__, TypeError)
+        if rnn.reverse:
+            fail("DilatedRNN", "rnn", "an RNN with reverse=False (dilated layers run forward "
+                 "only)", "reverse=True")
+        self.rnn = rnn
+        self.dilation = check_positive_int("DilatedRNN", "dilation", dilation)
+
+    @property
+    def output_size(self) -> int:
+        return self.rnn.output_size
+
+    @property
+    def zoneout(self) -> float:
+        return self.rnn.zoneout
+
+    @property
+    def dropconnect(self) -> float:
+        return self.rnn.dropconnect
+
+    def initial_carry(self, batch_size: int) -> Any:
+        return jax.tree.map(lambda c: jnp.repeat(c[:, None], self.dilation, 1),
+                            self.rnn.initial_carry(batch_size))
+
+    def __call__(self, x: Array, *, seq_lengths: Array | None = None, initial_carry: Any = None,
+                 dropout_key: Array | None = None) -> tuple[Array, Any]:
+        """x [B, T, input_size] -> (outputs [B, T, output_size], final carry [B, d, ...])."""
+        d = self.dilation
+        lengths = self.rnn._check_inputs(x, seq_lengths)
+        batch, time, features = x.shape
+        chunks = -(-time // d)
+        if initial_carry is None:
+            initial_carry = self.initial_carry(batch)
+        initial_carry = check_carry("DilatedRNN", "initial_carry", initial_carry,
+                                    self.initial_carry(batch))
+        lengths = jnp.full((batch,), time) if lengths is None else lengths
+        inside = jnp.arange(time)[None, :] < lengths[:, None]
+        x = jnp.where(inside[:, :, None], x, jnp.zeros((), x.dtype))
+        x = jnp.pad(x, ((0, 0), (0, chunks * d - time), (0, 0)))
+        folded = x.reshape(batch, chunks, d, features).swapaxes(1, 2)
+        chain_lengths = jnp.maximum((lengths[:, None] - jnp.arange(d) + d - 1) // d, 0)
+        # an empty chain (L < d) runs one step on zeros whose output and carry are discarded
+        y, final = self.rnn(folded.reshape(batch * d, chunks, features),
+                            seq_lengths=jnp.maximum(chain_lengths, 1).reshape(-1),
+                            initial_carry=jax.tree.map(
+                                lambda c: c.reshape(batch * d, *c.shape[2:]), initial_carry),
+                            dropout_key=dropout_key)
+        y = y.reshape(batch, d, chunks, -1).swapaxes(1, 2).reshape(batch, chunks * d, -1)
+        y = jnp.where(inside[:, :, None], y[:, :time], jnp.zeros((), y.dtype))
+        next_reads = (lengths[:, None] + jnp.arange(d)) % d  # the chain position L + j reads
+
+        def carry_out(last: Array, start: Array) -> Array:
+            last = last.reshape(batch, d, *last.shape[1:])
+            empty = (chain_lengths == 0).reshape(batch, d, *([1] * (last.ndim - 2)))
+            last = jnp.where(empty, start, last)
+            return jnp.take_along_axis(last, next_reads.reshape(empty.shape), axis=1)
+
+        return y, jax.tree.map(carry_out, final, initial_carry)
+
+    def step(self, x_t: Array, carry: Any) -> tuple[Array, Any]:
+        """One step: the state read is the carry's entry 0; the new state joins at the end."""
+        y, new = self.rnn.step(x_t, jax.tree.map(lambda c: c[:, 0], carry))
+        return y, jax.tree.map(lambda c, n: jnp.concatenate([c[:, 1:], n[:, None]], 1),
+                               carry, new)
+
+
 class StackedRNN(nnx.Module):
     """``num_layers`` recurrent layers of one cell kind, uni- or bidirectional.
 
@@ -390,13 +483,17 @@ class StackedRNN(nnx.Module):
     None (default) uses it wherever it applies and is not slower: several unidirectional layers
     without skips whose cells resolve to impl "xla" (dense LSTM, GRU, Elman), no zoneout, and
     ``hidden_size`` <= ``WAVEFRONT_MAX_HIDDEN``. True requires it, False turns it off.
+
+    ``dilations``: one positive int d_l per layer; layer l is then a ``DilatedRNN`` whose step
+    t reads h_{t-d_l} (Chang et al. 2017, who use d_l = 2^l); unidirectional stacks only.
     """
 
     def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int, *,
                  rngs: nnx.Rngs, bidirectional: bool = False, dropout: float = 0.0,
                  variational: bool = False, skip: str = "none", impl: str = "auto",
                  zoneout: float = 0.0, dropconnect: float = 0.0, unroll: int = 1,
-                 wavefront: bool | None = None, cell_kwargs: dict[str, Any] | None = None):
+                 wavefront: bool | None = None, cell_kwargs: dict[str, Any] | None = None,
+                 dilations: list[int] | tuple[int, ...] | None = None):
         where = "StackedRNN"
         self.num_layers = check_positive_int(where, "num_layers", num_layers)
         self.hidden_size = check_positive_int(where, "hidden_size", hidden_size)
@@ -410,6 +507,11 @@ class StackedRNN(nnx.Module):
         if wavefront not in (None, True, False):
             fail(where, "wavefront", "None, True or False", repr(wavefront))
         self.wavefront = wavefront
+        if dilations is not None:
+            dilations = check_dilations(where, dilations, self.num_layers)
+            if bidirectional:
+                fail(where, "bidirectional", "False with dilations (dilated layers run forward "
+                     "only)", True)
         rnn_kwargs = {"impl": impl, "zoneout": zoneout, "dropconnect": dropconnect,
                       "unroll": unroll}
         cell_kwargs = dict(cell_kwargs or {})
@@ -425,6 +527,8 @@ class StackedRNN(nnx.Module):
         for layer in range(self.num_layers):
             if bidirectional:
                 layers.append(Bidirectional(rnn(layer, size, False), rnn(layer, size, True)))
+            elif dilations is not None:
+                layers.append(DilatedRNN(rnn(layer, size, False), dilations[layer]))
             else:
                 layers.append(rnn(layer, size, False))
             size = layers[-1].output_size
