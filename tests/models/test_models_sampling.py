@@ -46,7 +46,9 @@ def test_top_k_draws_only_among_the_k_most_likely():
     ({"prime": []}, "generate: prime must be non-empty integer token ids"),
     ({"prime": [0.5]}, "generate: prime must be non-empty integer token ids"),
     ({"length": 0}, "generate: length must be a positive int, got 0"),
-    ({"temperature": -1.0}, "generate: temperature must be a float >= 0, got -1.0"),
+    ({"temperature": -1.0}, "generate: temperature must be a finite float >= 0, got -1.0"),
+    ({"temperature": float("nan")}, "generate: temperature must be a finite float >= 0, got nan"),
+    ({"temperature": float("inf")}, "generate: temperature must be a finite float >= 0, got inf"),
     ({"top_k": 14}, r"generate: top_k must be an int in \[0, 13\] \(0 = no top-k\), got 14"),
 ])
 def test_bad_arguments(kwargs, message):
