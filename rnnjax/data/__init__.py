@@ -13,7 +13,13 @@ Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
 (``rnnjax.data.padded``).
 """
 
-from rnnjax.data import labelled, names, series, tagged  # noqa: F401  (register their Sources)
+from rnnjax.data import (  # noqa: F401  (register their Sources)
+    images,
+    labelled,
+    names,
+    series,
+    tagged,
+)
 from rnnjax.data.batching import LMBatches
 from rnnjax.data.corpora import (
     CORPORA,
