@@ -14,6 +14,7 @@ Both readers also take a ``path`` to a user file in the same format.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def load_word_pairs(name: str | None = None, path: str | os.PathLike | None = No
         except (IndexError, ValueError):
             fail(where, f"line {number} of {source}", "word1<TAB>word2<TAB>score",
                  repr(line[:80]))
+        if not math.isfinite(pairs[-1][2]):
+            fail(where, f"line {number} of {source}", "a finite score", repr(fields[2]))
     if not pairs:
         fail(where, str(source), "a file with at least one word pair", "none")
     return pairs

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnjax.data import load_analogies, load_pairs, load_vectors, prepare
+from rnnjax.data import load_analogies, load_pairs, load_vectors, load_word_pairs, prepare
 from rnnjax.data.labelled import LabelledText, load_labelled, make_splits
 from rnnjax.data.names import load_names
 from rnnjax.data.prepare import SOURCES, files_sha256
@@ -154,6 +154,15 @@ def test_a_header_that_disagrees_with_the_rows_is_an_error(tmp_path):
                        + np.ones(2, "<f4").tobytes() + b"\n")
     with pytest.raises(ValueError, match=r"v.bin must be a header whose count N = 1 matches"):
         load_vectors(binary)
+
+
+@pytest.mark.parametrize("score", ["nan", "inf"])
+def test_a_non_finite_benchmark_score_names_its_line(score, tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"# header\ncat\tdog\t7.5\ncar\tbus\t{score}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"load_word_pairs: line 3 of .*pairs.tsv must be a "
+                                         rf"finite score, got '{score}'"):
+        load_word_pairs(path=path)
 
 
 def test_a_bom_in_a_vectors_file_is_not_part_of_the_first_word(tmp_path):
