@@ -8,6 +8,9 @@ package (each data module registers its ``Source``).
     for inputs, targets in batches.iter_epoch(epoch):  # [B, T] int32 each
         ...
 
+User files are read by ``read_lines`` (``rnnjax.data.text``: UTF-8 with an optional BOM, lines
+ended by ``\n`` or ``\r\n`` only); a dataset from a package is prepared on first use.
+
 Also: word vectors (``load_vectors``), word benchmarks (``load_analogies``,
 ``load_word_pairs``), skip-gram batches (``rnnjax.data.skipgram``), padded batches
 (``rnnjax.data.padded``).
@@ -40,6 +43,7 @@ from rnnjax.data.prepare import (
     register,
     resolve_data_dir,
 )
+from rnnjax.data.text import read_lines
 from rnnjax.data.vectors import WordVectors, embedding_matrix, load_vectors, save_word2vec_text
 from rnnjax.data.vocab import EOS, UNK, Labels, Vocab, tokenize
 from rnnjax.data.word_benchmarks import load_analogies, load_word_pairs
@@ -68,6 +72,7 @@ __all__ = [
     "load_vectors",
     "load_word_pairs",
     "prepare",
+    "read_lines",
     "read_manifest",
     "read_pairs",
     "register",
