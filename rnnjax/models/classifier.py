@@ -45,7 +45,8 @@ class EmbeddedRNN(nnx.Module):
 
     def __init__(self, vocab_size: int, num_outputs: int, *, rngs: nnx.Rngs, cell: str,
                  embed_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
-                 dropout: float, impl: str, embeddings: Any, freeze_embeddings: bool):
+                 dropout: float, impl: str, embeddings: Any, freeze_embeddings: bool,
+                 feature_size: int = 0):
         where = self.where
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         check_choice(where, "cell", cell, CELLS)
@@ -63,20 +64,26 @@ class EmbeddedRNN(nnx.Module):
         init = {} if embeddings is None else {
             "embedding_init": lambda *_: jnp.asarray(embeddings)}
         self.embed = nnx.Embed(vocab_size, embed_size, rngs=rngs, **init)
-        self.rnn = StackedRNN(cell, embed_size, hidden_size, num_layers, rngs=rngs,
+        self.rnn = StackedRNN(cell, embed_size + feature_size, hidden_size, num_layers, rngs=rngs,
                               bidirectional=bidirectional, dropout=self.dropout, impl=impl)
         self.backward_size = self.rnn.output_size // 2 if bidirectional else 0
         self.out = nnx.Linear(self.rnn.output_size, num_outputs, rngs=rngs)
 
-    def encode(self, tokens: Array, lengths: Array, dropout_key: Array | None
-               ) -> tuple[Array, Array | None]:
-        """(features h [B, T, F], zero past each length; the key of the output dropout)."""
+    def encode(self, tokens: Array, lengths: Array, dropout_key: Array | None,
+               features: Array | None = None) -> tuple[Array, Array | None]:
+        """(features h [B, T, F], zero past each length; the key of the output dropout).
+
+        ``features`` [B, T, feature_size] (e.g. character-level word features) are concatenated
+        with the embeddings before the dropout."""
         check_tokens(self.where, tokens)
         keys = [None] * 3 if dropout_key is None else list(jax.random.split(dropout_key, 3))
         table = self.embed.embedding[...]
         if self.freeze_embeddings:
             table = jax.lax.stop_gradient(table)
-        x = regularizers.dropout(jnp.take(table, tokens, axis=0), self.dropout, keys[0])
+        x = jnp.take(table, tokens, axis=0)
+        if features is not None:
+            x = jnp.concatenate([x, features.astype(x.dtype)], axis=-1)
+        x = regularizers.dropout(x, self.dropout, keys[0])
         h, _ = self.rnn(x, seq_lengths=lengths, dropout_key=keys[1])
         return h, keys[2]
 

@@ -1,0 +1,59 @@
+"""Character ids of the words of tagged sentences, padded per batch to [B, T, W] with word lengths
+[B, T], for the character-level word features of ``rnnjax.models.char_features``.
+
+A word longer than ``max_word_length`` keeps its first ``max_word_length - 1`` characters and its
+last one (suffixes matter most for tagging); characters unseen in training map to ``<unk>``
+(id 0). W is ``padded_length`` of the batch's longest word (a short ladder of widths, so a jitted
+step sees few shapes); padded characters and padded words are 0 with length 0.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from rnnjax.data.padded import padded_length
+from rnnjax.data.vocab import Vocab
+from rnnjax.validation import check_positive_int, fail
+
+_WHERE = "CharWords"
+
+
+def char_vocab(sentences: Iterable[Sequence[str]], min_count: int = 1) -> Vocab:
+    """The characters of the training words seen ``min_count`` times or more."""
+    counts = Counter(char for words in sentences for word in words for char in word)
+    return Vocab.from_counts(counts, "char", min_count=min_count)
+
+
+class CharWords:
+    """The character ids of every word of ``sentences`` (each a sequence of words)."""
+
+    def __init__(self, sentences: Sequence[Sequence[str]], vocab: Vocab, *,
+                 max_word_length: int = 20):
+        self.max_word_length = check_positive_int(_WHERE, "max_word_length", max_word_length)
+        if vocab.level != "char":
+            fail(_WHERE, "vocab", "a char-level Vocab", repr(vocab))
+        keep = max_word_length
+        self.words = [[vocab.lookup(w if len(w) <= keep else w[:keep - 1] + w[-1]) for w in words]
+                      for words in sentences]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def batch(self, index: np.ndarray, time: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chars int32 [B, time, W], char_lengths int32 [B, time]) of the sentences at
+        ``index`` (a ``PaddedBatches`` batch's "index"; -1 rows are filler, all zeros)."""
+        rows = [self.words[i] if i >= 0 else [] for i in np.asarray(index).tolist()]
+        if any(len(words) > time for words in rows):
+            fail(_WHERE, "time", "at least the longest sentence's length",
+                 f"{time} < {max(map(len, rows))}")
+        lengths = np.zeros((len(rows), time), np.int32)
+        for b, words in enumerate(rows):
+            lengths[b, :len(words)] = [len(w) for w in words]
+        chars = np.zeros((len(rows), time, padded_length(int(lengths.max(initial=1)))), np.int32)
+        for b, words in enumerate(rows):
+            for t, ids in enumerate(words):
+                chars[b, t, :len(ids)] = ids
+        return chars, lengths
