@@ -5,7 +5,8 @@
         [--coordinator_address=HOST:PORT --num_processes=N --process_id=I]
 
 Restarting with the same --workdir resumes the run; a config that differs from the stored one in
-a field that alters the run is refused unless --allow_changes names that field. Errors end the
+a field that alters the run is refused unless --allow_changes names that field
+(``--allow_changes=data`` restarts a run, every replicate of it, whose data changed). Errors end the
 program with one line on stderr and exit status 2 (``rnnjax.cli``).
 """
 
@@ -20,16 +21,17 @@ from absl import flags
 from ml_collections import config_flags
 
 from rnnjax import cli
-from rnnjax.train.run import Task, run, run_replicates
+from rnnjax.train.replicates import run_experiment
+from rnnjax.train.run import Task
 from rnnjax.train.sharding import initialize_distributed
-from rnnjax.validation import fail
 
 WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory of the run: config, checkpoints, metrics, results. Restarting "
     "with the same directory resumes the run.", required=True)
 ALLOW_CHANGES = flags.DEFINE_list(
     "allow_changes", [], "Config fields (glob patterns, e.g. optim.learning_rate or optim.*) "
-    "that may differ from the config stored in --workdir when resuming.")
+    "that may differ from the config stored in --workdir when resuming; 'data' restarts the "
+    "run (every replicate) from scratch when its data changed.")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "Multi-host: host:port of process 0 (jax.distributed).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
@@ -59,19 +61,13 @@ def main(train: Callable[[ml_collections.ConfigDict, str, list[str]], Any],
 
 
 def over_seeds(make_task: Callable[[ml_collections.ConfigDict], Task]) -> Train:
-    """``train(config, workdir, allow_changes)`` running ``config.seeds`` replicates (seeds
-    ``config.seed``, ``config.seed + 1``, ...; ``rnnjax.train.run_replicates``, mean ± std in
-    workdir/results.json), or one ordinary run in ``workdir`` when ``config.seeds`` is 1."""
+    """``train(config, workdir, allow_changes)``: ``rnnjax.train.replicates.run_experiment``,
+    i.e. ``config.seeds`` replicates (seeds ``config.seed``, ``config.seed + 1``, ...; mean ±
+    std in workdir/results.json), or one ordinary run in ``workdir`` when ``config.seeds`` is 1
+    or absent."""
 
     def train(config: ml_collections.ConfigDict, workdir: str | Path,
               allow_changes: Any = ()) -> dict[str, Any]:
-        seeds = config.get("seeds", 1)
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            fail("launch", "config.seeds", "a positive int (the number of seeds)", repr(seeds))
-        if seeds == 1:
-            return run(make_task(config), workdir, allow_changes=allow_changes)
-        return run_replicates(make_task, config, workdir,
-                              [{"seed": config.seed + i} for i in range(seeds)],
-                              allow_changes=allow_changes)
+        return run_experiment(make_task, config, workdir, allow_changes)
 
     return train

@@ -3,7 +3,9 @@
 ``run(main)`` parses the flags and runs ``main``. A user error (a bad flag or config field, a
 missing or malformed data file, a refused resume, a locked workdir, a diverged run) ends the
 program with one line ``error: <message>`` on stderr and exit status 2, the message being the
-library's own ``<where>: <arg> must be <expected>, got <actual>``. ``--traceback`` shows the
+library's own ``<where>: <arg> must be <expected>, got <actual>``. Ctrl-C (SIGINT) ends it with
+one line (``interrupted at step N; resume with the same command`` once training started) and
+exit status 130; the harness leaves the workdir consistent and unlocked. ``--traceback`` shows the
 whole traceback instead.
 """
 
@@ -17,12 +19,14 @@ from typing import NoReturn
 
 from absl import app, flags
 
+from rnnjax.memory import keep_freed_memory
 from rnnjax.validation import one_line
 
 # Exceptions that report a problem with the user's input rather than a bug.
 USER_ERRORS = (ValueError, TypeError, OSError, FloatingPointError, RuntimeError, KeyError,
                flags.Error)
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program that Ctrl-C stopped
 
 _TRACEBACK = flags.DEFINE_boolean(
     "traceback", False, "On an error, show the whole Python traceback instead of one line.")
@@ -61,7 +65,8 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def run(main: Callable[[list[str]], None]) -> None:
-    """``app.run(main)`` with one-line errors for ``USER_ERRORS`` and for bad flags."""
+    """``app.run(main)`` with one-line errors for ``USER_ERRORS`` and for bad flags, in a process
+    whose malloc keeps freed memory (``rnnjax.memory.keep_freed_memory``)."""
 
     def guarded(argv: list[str]) -> None:
         if len(argv) > 1:
@@ -72,7 +77,14 @@ def run(main: Callable[[list[str]], None]) -> None:
             if _TRACEBACK.value:
                 raise
             _exit(one_line(err))
+        except KeyboardInterrupt as err:
+            if _TRACEBACK.value:
+                raise
+            print(one_line(err) if str(err) else "interrupted; rerun the same command to "
+                  "continue", file=sys.stderr, flush=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     # JAX logs at INFO that it found no TPU: noise in front of every message.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+    keep_freed_memory()  # a program, not a library: XLA's step temporaries are reused
     app.run(guarded, flags_parser=parse_flags)

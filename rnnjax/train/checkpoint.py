@@ -4,7 +4,9 @@ A checkpoint holds two items: ``params`` (the model's ``nnx.State``) and ``train
 state, the task's state (e.g. a recurrent carry), base PRNG key, step, data position (epoch, batch
 index) and the running sums the harness needs to continue an epoch exactly where it stopped.
 orbax writes each step to a temporary directory and renames it when complete, so a run killed
-mid-save keeps the previous checkpoint.
+mid-save keeps the previous checkpoint. A checkpoint whose files are damaged (e.g. truncated
+shards) fails to restore with ``CorruptCheckpoint``: one line naming the step and the directory,
+and which directory to delete to resume from the previous checkpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from absl import logging
 from flax import nnx
 
 from rnnjax.train.workdir import CONFIG_FILE
+from rnnjax.validation import one_line
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -35,6 +38,10 @@ def _quiet() -> Iterator[None]:
         yield
     finally:
         logging.set_verbosity(verbosity)
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint's files cannot be read back (damaged or truncated)."""
 
 
 class Checkpointer:
@@ -70,10 +77,33 @@ class Checkpointer:
         items = {"params": ocp.args.StandardRestore(params)}
         if train is not None:
             items["train"] = ocp.args.StandardRestore(train)
-        with _quiet():
-            restored = self._manager.restore(self.latest_step() if step is None else step,
-                                             args=ocp.args.Composite(**items))
+        step = self.latest_step() if step is None else step
+        try:
+            with _quiet():
+                restored = self._manager.restore(step, args=ocp.args.Composite(**items))
+        except Exception as err:
+            if self.readable(step):
+                raise  # the files are whole: the targets do not match them
+            raise CorruptCheckpoint(self._damaged(step, err)) from None
         return restored.params, restored.get("train") if train is not None else None
+
+    def readable(self, step: int) -> bool:
+        """True when checkpoint ``step`` reads back whole without targets."""
+        items = {name: ocp.args.StandardRestore() for name in ("params", "train")}
+        try:
+            with _quiet():
+                self._manager.restore(step, args=ocp.args.Composite(**items))
+        except Exception:  # any failure to read the files: damaged
+            return False
+        return True
+
+    def _damaged(self, step: int, err: BaseException) -> str:
+        earlier = [s for s in self.all_steps() if s < step]
+        remedy = (f"delete {self.directory / str(step)} to resume from the previous checkpoint "
+                  f"(step {earlier[-1]})" if earlier else
+                  f"delete {self.directory} to start the run again")
+        return (f"checkpoint: step {step} in {self.directory} must be readable, got damaged "
+                f"files ({one_line(err)[:160]}); {remedy}")
 
     def close(self) -> None:
         with _quiet():

@@ -4,8 +4,9 @@ An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` d
 
 * the workdir: checked, locked for this process, ``config.json`` compared with a stored one before
   anything is written (``workdir.check_resume``), the data's fingerprint compared too;
-* every check that can run before training: the task loads and validates its data, builds the
-  model and dry-runs its evaluation inputs (``Task.check``);
+* every check that can run before training (``validate``): the task loads and validates its
+  data, fingerprints it, builds the model abstractly and checks it (``Task.check``); only then
+  is anything written, and then the task builds its evaluation (``Task.prepare_evaluation``);
 * training: epochs of ``Task.batch(epoch, index)`` through one jit-compiled step (by default
   ``jax.grad`` of ``Task.loss`` and an optax update with the step's learning rate
   ``Task.learning_rate(epoch, fraction of the epoch done)`` injected; ``Task.make_train_step``
@@ -20,14 +21,28 @@ An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` d
 * divergence: a non-finite training loss, a running mean of it above ``config.divergence_factor``
   times the first step's loss, non-finite parameters or a non-finite validation loss stop the run;
   checkpoints whose validation loss is not finite are deleted, and the error names the last good
-  one. ``results.json`` then has ``status: diverged``.
+  one. ``results.json`` then has ``status: diverged``;
+* data: a resume whose data fingerprint differs from the recorded one is refused in one line
+  naming the data and both fingerprints, unless ``allow_changes`` holds ``"data"``
+  (``DATA_CHANGES``): then the run restarts afresh on the new data;
+* outputs: after the final test evaluation ``Task.write_outputs(model, "test", workdir)`` writes
+  the task's files (e.g. translations), on process 0;
+* Ctrl-C (SIGINT): the run stops with ``Interrupted`` ("interrupted at step N; resume with the
+  same command"), after checkpointing the last finished step (or keeping the last checkpoint
+  when the step was cut off), with the workdir's lock released.
+
+Replicates (seeds x folds), ``run_experiment`` and the grid runner are in
+``rnnjax.train.replicates``; the shared data helpers (fingerprints, stored vocabularies, batch
+checks) in ``rnnjax.train.task_data``.
 """
 
 from __future__ import annotations
 
 import abc
+import json
 import math
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -37,18 +52,20 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 import tqdm
 from absl import logging
 from flax import nnx
 
 from rnnjax.train import sharding
-from rnnjax.train.checkpoint import Checkpointer
+from rnnjax.train.checkpoint import Checkpointer, CorruptCheckpoint
 from rnnjax.train.metrics import MetricWriter, machine, read_metrics
 from rnnjax.train.optim import learning_rate, make_optimizer
 from rnnjax.train.workdir import (
     CONFIG_FILE,
+    LOCK_FILE,
+    RESULTS_FILE,
+    RUN_FILE,
     WorkdirLock,
     check_resume,
     check_workdir,
@@ -57,9 +74,9 @@ from rnnjax.train.workdir import (
 )
 from rnnjax.validation import check_positive_int, fail, one_line
 
-RESULTS_FILE = "results.json"
-RUN_FILE = "run.json"  # experiment name, data fingerprint, accepted config changes
 _WHERE = "run"
+# The --allow_changes entry that accepts changed data: the run (every replicate) restarts afresh.
+DATA_CHANGES = "data"
 # Default of config.divergence_factor: stop when the loss's running mean exceeds this many times
 # the initial loss.
 DIVERGENCE_FACTOR = 3.0
@@ -67,12 +84,17 @@ Batch = Any
 
 
 class Task(abc.ABC):
-    """One experiment's pieces. ``run`` calls them in this order:
+    """One experiment's pieces (protocol v2). ``run`` calls them in this order:
 
-    ``load(workdir)`` (read and validate data; write nothing), ``fingerprint()``,
-    ``save(workdir)`` (files the task keeps beside its checkpoints, e.g. a vocabulary),
-    ``build_model(rngs)``, ``check(model)``; then per step ``batch``/``loss``, per epoch
-    ``evaluate(model, "valid")`` and ``after_epoch``; at the end ``evaluate(model, "test")``.
+    ``load(workdir)`` (read and validate data and the files a previous run left in
+    ``workdir``; write nothing), ``fingerprint()``, ``build_model(rngs)`` (abstractly, under
+    ``nnx.eval_shape``), ``check(model)`` (checks only); then, once every check passed and the
+    workdir is committed, ``save(workdir)`` (files kept beside the checkpoints, e.g. a
+    vocabulary) and ``prepare_evaluation(graphdef)`` (jitted evaluation steps, evaluation
+    batches); per step ``batch``/``loss``; per epoch ``evaluate(model, "valid")`` and
+    ``after_epoch(model, epoch, workdir, key)``; at the end ``evaluate(model, "test")`` and
+    ``write_outputs(model, "test", workdir)``. Every hook but ``load``, ``build_model``,
+    ``loss`` and ``evaluate`` has a default.
     """
 
     #: the experiment, recorded in results.json (the report groups runs by it)
@@ -82,9 +104,10 @@ class Task(abc.ABC):
     #: config fields that may change when a run resumes, because they never alter what was
     #: trained (glob patterns; ``model.impl`` picks another implementation of the same
     #: recurrence); others need ``allow_changes``
+    #: ``seeds`` and ``data.folds_to_run`` extend a run of replicates (``rnnjax.train.replicates``)
     resumable_changes: ClassVar[tuple[str, ...]] = (
         "num_epochs", "log_every_steps", "checkpoint_every_steps", "sample.*", "data.data_dir",
-        "model.impl")
+        "model.impl", "seeds", "data.folds_to_run")
     #: (validation metric, "max" | "min"): keep the best epoch's parameters for the test
     selection: ClassVar[tuple[str, str] | None] = None
     #: the fields of ``train_batches``' batches that the train step takes (None: all of them)
@@ -103,8 +126,18 @@ class Task(abc.ABC):
         """Read and validate the data (and files a previous run left in ``workdir``)."""
 
     def fingerprint(self) -> str | None:
-        """A digest of the data this run trains on, compared when the run resumes."""
+        """A digest of the data this run trains on, compared when the run resumes (build it
+        with ``rnnjax.train.task_data.fingerprint``)."""
         return None
+
+    def data_source(self) -> str:
+        """The data in words, for the message that refuses changed data: by default the first
+        of ``config.data``'s ``path``, ``corpus`` and ``name`` that is set."""
+        data = self.config.get("data") or {}
+        for field in ("path", "corpus", "name"):
+            if data.get(field) is not None:
+                return f"config.data.{field} {str(data[field])!r}"
+        return "config.data"
 
     def save(self, workdir: Path) -> None:
         """Write the task's own files into ``workdir`` (after the resume checks passed)."""
@@ -115,8 +148,13 @@ class Task(abc.ABC):
         """The model of ``config.model`` for this data."""
 
     def check(self, model: nnx.Module) -> None:
-        """Checks that need the model (e.g. evaluation batch shapes), before any training."""
+        """Checks that need the (abstract) model, before anything is written; no set-up."""
         del model  # none by default
+
+    def prepare_evaluation(self, graphdef: Any) -> None:
+        """Build what ``evaluate`` needs (jitted steps over ``graphdef``, evaluation batches);
+        called once every check passed, before training."""
+        del graphdef  # nothing by default
 
     def make_optimizer(self) -> optax.GradientTransformation:
         """``config.optim`` as an optax chain with an injected learning rate."""
@@ -168,6 +206,12 @@ class Task(abc.ABC):
     def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
         """E.g. write samples drawn with ``key`` (process 0, after each epoch's checkpoint)."""
         del model, epoch, workdir, key  # nothing by default
+
+    def write_outputs(self, model: nnx.Module, split: str, workdir: Path) -> None:
+        """Write the files of the final evaluation of ``split`` into ``workdir`` (e.g.
+        translations, a confusion matrix), right after ``evaluate(model, split)`` (process
+        0)."""
+        del model, split, workdir  # nothing by default
 
     def describe(self, split: str, metrics: Mapping[str, float]) -> str:
         """One log fragment, e.g. 'valid loss 1.234 | accuracy 0.812'."""
@@ -227,13 +271,17 @@ class Diverged(FloatingPointError):
     """Training stopped because the loss, the parameters or the validation loss blew up."""
 
 
-def _command() -> str:
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run; the workdir holds a consistent checkpoint to resume from."""
+
+
+def command_line() -> str:
+    """The command that started this process, as recorded in results.json."""
     return shlex.join(["python", *getattr(sys, "orig_argv", sys.argv)[1:]])
 
 
-def _stored_json(path: Path) -> Any:
-    import json
-
+def stored_json(path: Path) -> Any:
+    """A JSON file an earlier run wrote; one-line error when it cannot be read."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -256,14 +304,14 @@ def open_workdir(workdir: Any, config: ml_collections.ConfigDict, experiment: st
         record = {"experiment": experiment, "fingerprint": None, "changes": []}
         stored_config = path / CONFIG_FILE
         if stored_config.is_file():
-            record = {**record, **(_stored_json(path / RUN_FILE)
+            record = {**record, **(stored_json(path / RUN_FILE)
                                    if (path / RUN_FILE).is_file() else {})}
             if record["experiment"] != experiment:
                 fail(_WHERE, "workdir", f"a workdir of a {experiment!r} run",
                      f"{str(path)!r}, which holds a {record['experiment']!r} run")
-            changes = config_changes(_stored_json(stored_config), _jsonable(new))
+            changes = config_changes(stored_json(stored_config), jsonable(new))
             check_resume(_WHERE, path, changes, safe, allow_changes)
-            record["pending_changes"] = {k: [_jsonable(a), _jsonable(b)]
+            record["pending_changes"] = {k: [jsonable(a), jsonable(b)]
                                          for k, (a, b) in changes.items()}
     except BaseException:
         if lock is not None:
@@ -272,22 +320,38 @@ def open_workdir(workdir: Any, config: ml_collections.ConfigDict, experiment: st
     return path, lock, record
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists)."""
-    import json
-
     if type(value) is object:
         return "(absent)"
     return json.loads(json.dumps(value, default=str))
 
 
-def check_fingerprint(path: Path, record: Mapping[str, Any], fingerprint: str | None) -> None:
-    """Refuse to resume on data that differs from the data the stored run was trained on."""
+def data_changed(record: Mapping[str, Any], fingerprint: str | None) -> bool:
+    """True when the run recorded in ``record`` was trained on other data."""
     stored = record.get("fingerprint")
-    if stored is not None and stored != fingerprint:
-        fail(_WHERE, "the data", f"the data the run in {path} was trained on (fingerprint "
-             f"{stored[:12]})", f"different data (fingerprint {(fingerprint or 'none')[:12]}): "
-             "the files changed since; use a new --workdir")
+    return stored is not None and stored != fingerprint
+
+
+def check_fingerprint(path: Path, record: Mapping[str, Any], fingerprint: str | None,
+                      source: str = "its data", what: str = "the run") -> None:
+    """Refuse to resume on data that differs from the data the stored run was trained on: one
+    line naming ``source`` (e.g. the file) and the recorded and current fingerprints."""
+    if data_changed(record, fingerprint):
+        fail(_WHERE, "the data", f"the data {what} in {path} was trained on ({source}, "
+             f"fingerprint {record['fingerprint'][:12]})", f"different data (fingerprint "
+             f"{(fingerprint or 'none')[:12]}): the data changed since; use a new --workdir, or "
+             f"--allow_changes={DATA_CHANGES} to restart from scratch on the new data")
+
+
+def clear_run(path: Path) -> None:
+    """Delete everything a run wrote into ``path`` but the lock (a restart on new data)."""
+    for entry in path.iterdir():
+        if entry.name != LOCK_FILE:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
 
 
 def commit_workdir(path: Path, config: ml_collections.ConfigDict, record: dict[str, Any],
@@ -298,19 +362,37 @@ def commit_workdir(path: Path, config: ml_collections.ConfigDict, record: dict[s
         record["changes"].append({"at_step": step, "fields": changes})
     record["fingerprint"] = fingerprint
     if jax.process_index() == 0:
-        write_json(path / CONFIG_FILE, _jsonable(config.to_dict()))
+        write_json(path / CONFIG_FILE, jsonable(config.to_dict()))
         write_json(path / RUN_FILE, record)
 
 
+def validate(task: Task, workdir: Path) -> tuple[str | None, nnx.Module]:
+    """Every check that can run before anything is written: the run's config fields, the
+    optimiser, the data (``load``, reading what a previous run left in ``workdir``), the model
+    (built abstractly) and ``Task.check``. Returns (the data's fingerprint, the abstract
+    model)."""
+    check_run_config(task.config)
+    task.make_optimizer()
+    task.load(workdir)
+    fingerprint = task.fingerprint()
+    abstract = nnx.eval_shape(lambda: task.build_model(nnx.Rngs(0)))
+    task.check(abstract)
+    return fingerprint, abstract
+
+
 def run(task: Task, workdir: Any, *, allow_changes: Iterable[str] = ()) -> dict[str, Any]:
-    """Train ``task`` in ``workdir`` (resuming from its latest checkpoint); return the results."""
+    """Train ``task`` in ``workdir`` (resuming from its latest checkpoint); return the results.
+
+    With ``"data"`` (``DATA_CHANGES``) in ``allow_changes`` a run whose data changed since it
+    was trained restarts from scratch instead of being refused.
+    """
     config = task.config
     check_run_config(config)
     tx = task.make_optimizer()
     path, lock, record = open_workdir(workdir, config, task.experiment, task.resumable_changes,
                                       allow_changes)
     try:
-        return _Run(task, tx, path, record).train()
+        return _Run(task, tx, path, record, DATA_CHANGES in set(allow_changes)).train()
     finally:
         if lock is not None:
             lock.release()
@@ -320,14 +402,21 @@ class _Run:
     """The state of one ``run`` call: model, optimiser, checkpoints, metrics, the loop."""
 
     def __init__(self, task: Task, tx: optax.GradientTransformation, workdir: Path,
-                 record: dict[str, Any]):
+                 record: dict[str, Any], restart_on_new_data: bool = False):
         self.task, self.config, self.workdir = task, task.config, workdir
         self.main = jax.process_index() == 0
         self.started, self.cpu_started = time.perf_counter(), time.process_time()
+        # False while the parameters and the counters of the state may disagree (mid-step)
+        self.consistent = True
         mesh = task.mesh
-        task.load(workdir)
-        fingerprint = task.fingerprint()
-        check_fingerprint(workdir, record, fingerprint)
+        fingerprint, abstract = validate(task, workdir)
+        if restart_on_new_data and data_changed(record, fingerprint):
+            logging.warning("the data changed since the run in %s was trained: it restarts from "
+                            "scratch (--allow_changes=%s)", workdir, DATA_CHANGES)
+            clear_run(workdir)
+            record = {**record, "fingerprint": None, "pending_changes": {}}
+            fingerprint, abstract = validate(task, workdir)
+        check_fingerprint(workdir, record, fingerprint, task.data_source())
         config = self.config
         init_key, self.dropout_key, self.sample_key = jax.random.split(
             jax.random.PRNGKey(config.seed), 3)
@@ -335,9 +424,7 @@ class _Run:
         def init(key: jax.Array) -> Any:
             return nnx.split(task.build_model(nnx.Rngs(params=key)))[1]
 
-        abstract = nnx.eval_shape(lambda: task.build_model(nnx.Rngs(0)))
         self.graphdef = nnx.graphdef(abstract)
-        task.check(abstract)
         # One compiled program for the whole initialisation, laid out replicated on the mesh.
         self.params = jax.jit(init, out_shardings=sharding.replicated(mesh))(init_key)
         self.model = nnx.merge(self.graphdef, self.params)
@@ -356,6 +443,9 @@ class _Run:
         if self.checkpointer.latest_step() is not None:
             try:
                 self.params, self.state = self.checkpointer.restore(self.params, self.state)
+            except CorruptCheckpoint:
+                self.checkpointer.close()
+                raise
             except (ValueError, TypeError, KeyError) as err:
                 self.checkpointer.close()
                 fail(_WHERE, f"the checkpoint in {self.checkpointer.directory}",
@@ -366,6 +456,7 @@ class _Run:
         commit_workdir(workdir, config, record, fingerprint, int(self.state["step"]))
         if self.main:
             task.save(workdir)
+        task.prepare_evaluation(self.graphdef)
         self.writer = MetricWriter(workdir, enabled=self.main)
         self.writer.truncate_after(self.state["step"])
         self.started -= float(self.state["wall_seconds"])
@@ -390,11 +481,11 @@ class _Run:
                 # user + system CPU time of this process's part of the run (a resumed run: the
                 # last session only); the budget a quiet machine of any speed needs
                 "session_cpu_time_s": round(time.process_time() - self.cpu_started, 1),
-                f"train_{speed}": last.get(speed), "machine": machine(), "command": _command(),
-                "config": _jsonable(self.config.to_dict()),
+                f"train_{speed}": last.get(speed), "machine": machine(),
+                "command": command_line(), "config": jsonable(self.config.to_dict()),
                 # the model and optimiser sections again, at top level, for the report
-                "model": _jsonable(self.config.model.to_dict()),
-                "optim": _jsonable(self.config.optim.to_dict())}
+                "model": jsonable(self.config.model.to_dict()),
+                "optim": jsonable(self.config.optim.to_dict())}
 
     def write_results(self, payload: dict[str, Any]) -> None:
         if self.main:
@@ -456,6 +547,24 @@ class _Run:
 
     # ---- the loop -----------------------------------------------------------------------
     def train(self) -> dict[str, Any]:
+        """The epochs until ``num_epochs`` (or early stopping), then the test; Ctrl-C ends it
+        with ``Interrupted`` after checkpointing the last finished step."""
+        try:
+            return self._train()
+        except KeyboardInterrupt:
+            self.interrupt()
+            raise AssertionError("unreachable") from None
+
+    def interrupt(self) -> None:
+        state, saved = self.state, self.checkpointer.latest_step()
+        if self.consistent and int(state["step"]) != (saved if saved is not None else 0):
+            self.save()
+            saved = int(state["step"])
+        self.close()
+        raise Interrupted(f"interrupted at step {saved or 0}; resume with the same command "
+                          f"(--workdir={self.workdir})") from None
+
+    def _train(self) -> dict[str, Any]:
         task, config, state, mesh = self.task, self.config, self.state, self.task.mesh
         num_epochs, every = config.num_epochs, config.log_every_steps
         while state["epoch"] < num_epochs and not int(state["stopped"]):
@@ -475,6 +584,7 @@ class _Run:
                 lr = task.learning_rate(epoch, index / count)
                 batch = task.batch(epoch, index)
                 key = jax.random.fold_in(state["rng"], state["step"])
+                self.consistent = False  # until the step's counters and sums are updated
                 self.params, state["opt_state"], state["task"], loss = self.train_step(
                     self.params, state["opt_state"], state["task"],
                     sharding.shard_batch(batch, mesh), key, lr)
@@ -490,6 +600,7 @@ class _Run:
                 state["train_seconds"] += seconds
                 state["epoch_loss"] += loss * units
                 state["epoch_count"] += units
+                self.consistent = True
                 bar.update()
                 if state["step"] % every == 0 or index + 1 == count:
                     speed = units / seconds
@@ -505,6 +616,7 @@ class _Run:
     def end_epoch(self, epoch: int, lr: float) -> None:
         """Validate, log, select, checkpoint, write samples and the partial results."""
         task, state = self.task, self.state
+        self.consistent = False  # until the epoch's checkpoint is saved
         train_loss = state["epoch_loss"] / max(state["epoch_count"], 1)
         valid = task.evaluate(nnx.merge(self.graphdef, self.params), "valid")
         if not math.isfinite(valid.get("loss", 0.0)):
@@ -522,6 +634,7 @@ class _Run:
                      epoch + 1, self.config.num_epochs, train_loss, task.describe("valid", valid),
                      lr, speed, task.unit, time.perf_counter() - self.started)
         self.save()
+        self.consistent = True
         if self.main:
             task.after_epoch(nnx.merge(self.graphdef, self.params), epoch + 1, self.workdir,
                              self.sample_key)
@@ -546,7 +659,10 @@ class _Run:
     def finish(self) -> dict[str, Any]:
         task, state = self.task, self.state
         params = state["best"]["params"] if task.selection else self.params
-        test = task.evaluate(nnx.merge(self.graphdef, params), "test")
+        model = nnx.merge(self.graphdef, params)
+        test = task.evaluate(model, "test")
+        if self.main:
+            task.write_outputs(model, "test", self.workdir)
         final = self.results("complete", **{f"test_{k}": v for k, v in test.items()})
         logging.info("done after %d epochs: %s", state["epoch"], task.describe("test", test))
         self.write_results(final)
@@ -554,77 +670,11 @@ class _Run:
         return final
 
 
-def aggregate(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean, std (ddof 1; 0 for one row), min and max of every numeric test_/valid_/best_
-    metric that all ``rows`` have."""
-    keys = [k for k, v in rows[0].items() if k.startswith(("test_", "valid_", "best_"))
-            and isinstance(v, int | float) and not isinstance(v, bool)]
-    keys = [k for k in keys if all(isinstance(r.get(k), int | float) for r in rows)]
-    stats: dict[str, dict[str, float]] = {"mean": {}, "std": {}, "min": {}, "max": {}}
-    for key in keys:
-        values = np.asarray([r[key] for r in rows], np.float64)
-        stats["mean"][key] = float(values.mean())
-        stats["std"][key] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-        stats["min"][key], stats["max"][key] = float(values.min()), float(values.max())
-    return stats
+def __getattr__(name: str) -> Any:
+    """``run_replicates``, ``aggregate`` and ``replicate_name`` moved to
+    ``rnnjax.train.replicates``; importing them from here still works."""
+    if name in ("run_replicates", "aggregate", "replicate_name", "run_experiment", "run_grid"):
+        from rnnjax.train import replicates
 
-
-def replicate_name(overrides: Mapping[str, Any]) -> str:
-    """{"seed": 1, "data.fold": 3} -> "seed1-fold3": the replicate's sub-directory."""
-    return "-".join(f"{key.split('.')[-1]}{value}" for key, value in overrides.items())
-
-
-def run_replicates(make_task: Callable[[ml_collections.ConfigDict], Task],
-                   config: ml_collections.ConfigDict, workdir: Any,
-                   replicates: Iterable[Mapping[str, Any]], *,
-                   allow_changes: Iterable[str] = ()) -> dict[str, Any]:
-    """Run ``config`` once per replicate (flattened overrides such as
-    ``{"seed": 1, "data.fold": 3}``) in ``workdir/<replicate_name>``, then aggregate.
-
-    Each replicate is an ordinary resumable run; finished ones are read, not rerun. The
-    top-level results.json lists every replicate and the mean/std/min/max of their metrics
-    (``status`` partial until all are complete) and is rewritten after each replicate.
-    """
-    replicates = [dict(r) for r in replicates]
-    if not replicates:
-        fail(_WHERE, "replicates", "at least one set of overrides", replicates)
-    template = make_task(config)
-    experiment = template.experiment
-    path, lock, record = open_workdir(workdir, config, experiment, template.resumable_changes,
-                                      allow_changes)
-    started = time.perf_counter()
-    try:
-        commit_workdir(path, config, record, None, 0)
-        rows = []
-        for overrides in replicates:
-            sub = ml_collections.ConfigDict(config.to_dict())
-            sub.update_from_flattened_dict(overrides)
-            subdir = path / replicate_name(overrides)
-            done = subdir / RESULTS_FILE
-            result = _stored_json(done) if done.is_file() else None
-            if not (result and result["status"] == "complete"
-                    and result["num_epochs"] >= sub.num_epochs):
-                result = run(make_task(sub), subdir, allow_changes=allow_changes)
-            rows.append({"replicate": replicate_name(overrides), **overrides, **{
-                k: v for k, v in result.items() if k.startswith(("test_", "valid_", "best_"))
-                or k in ("status", "epochs", "steps", "wall_time_s", "session_cpu_time_s")}})
-            complete = [r for r in rows if r["status"] == "complete"]
-            status = "complete" if len(complete) == len(replicates) else "partial"
-            payload = {"status": status, "experiment": experiment,
-                       "name": config.get("name", ""), **template.summary(),
-                       "replicates_done": len(complete), "replicates_total": len(replicates),
-                       **(aggregate(complete) if complete else {}), "replicates": rows,
-                       "wall_time_s": round(sum(r["wall_time_s"] for r in rows), 1),
-                       "session_cpu_time_s": round(sum(r.get("session_cpu_time_s", 0.0)
-                                                       for r in rows), 1),
-                       "session_wall_time_s": round(time.perf_counter() - started, 1),
-                       "machine": machine(), "command": _command(),
-                       "config": _jsonable(config.to_dict()),
-                       "model": _jsonable(config.model.to_dict()),
-                       "optim": _jsonable(config.optim.to_dict())}
-            if jax.process_index() == 0:
-                write_json(path / RESULTS_FILE, payload)
-        return payload
-    finally:
-        if lock is not None:
-            lock.release()
+        return getattr(replicates, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,8 +21,11 @@ from typing import Any
 
 from rnnjax.validation import fail
 
+# The files of a workdir that the harness writes (one definition, imported everywhere).
 LOCK_FILE = ".lock"
 CONFIG_FILE = "config.json"
+RESULTS_FILE = "results.json"  # status, metrics, command, machine, config of the run
+RUN_FILE = "run.json"  # experiment name, data fingerprint(s), accepted config changes
 
 
 def check_workdir(where: str, workdir: Any) -> tuple[Path, bool]:

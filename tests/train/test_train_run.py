@@ -77,7 +77,8 @@ def test_allowed_changes_are_recorded(tmp_path):
 
 def test_changed_data_is_refused_even_when_the_field_is_allowed(finished):
     with pytest.raises(ValueError, match=r"run: the data must be the data the run in .* was "
-                       r"trained on \(fingerprint [0-9a-f]{12}\), got different data"):
+                       r"trained on \(config.data, fingerprint [0-9a-f]{12}\), got different "
+                       r"data \(fingerprint [0-9a-f]{12}\)"):
         run(ToyTask(toy_config(**{"data.shift": 2.0})), finished[0], allow_changes=["data.*"])
 
 
