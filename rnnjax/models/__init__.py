@@ -10,6 +10,7 @@ from flax import nnx
 
 from rnnjax.models.bengio import BengioLM
 from rnnjax.models.classifier import RNNClassifier
+from rnnjax.models.forecaster import RNNForecaster
 from rnnjax.models.kim_cnn import KimCNN
 from rnnjax.models.lm import RNNLM
 from rnnjax.models.seq2seq import Seq2Seq
@@ -19,7 +20,8 @@ from rnnjax.validation import check_choice, fail
 # config.model.kind -> model class
 MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
                                        "rnn_classifier": RNNClassifier, "kim_cnn": KimCNN,
-                                       "rnn_tagger": RNNTagger, "seq2seq": Seq2Seq}
+                                       "rnn_tagger": RNNTagger, "seq2seq": Seq2Seq,
+                                       "rnn_forecaster": RNNForecaster}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
