@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from rnnjax import regularizers
+from rnnjax import cpu_kernels, regularizers
 from rnnjax.cells import LogLinearCell, LSTMCell, RecurrentCell, make_cell
 from rnnjax.cells.base import as_blocks, from_blocks
 from rnnjax.linear_scan import log_linear_recurrence
@@ -36,7 +36,8 @@ Array = jax.Array
 #: "xla": hand-written backward (rnnjax.recurrence), cells with ``math`` (LSTM, GRU, Elman);
 #: "triton"/"triton_cell": the fused GPU kernels (``rnnjax_kernels``, LSTMCell); "*_interpret": the
 #: same kernels under Triton's CPU interpreter (tests); "parallel": the log-space parallel scan of
-#: the cells whose gates read x_t only (minGRU, minLSTM; ``rnnjax.linear_scan``).
+#: the cells whose gates read x_t only (minGRU, minLSTM; ``rnnjax.linear_scan``); "cpu_fused": the
+#: fused C++ LSTM kernel of ``rnnjax.cpu_kernels`` (LSTMCell, CPU, float32/bfloat16).
 # Widest layers the wavefront runs by default. On a 2-core CPU (benchmarks/results/layers_cpu.md)
 # it is 3-5% faster than layer by layer at H = 256, even at H = 200, and 17-37% slower at
 # H = 650 and 1024: there one lane's product fills the cores, and the wavefront loses the hoisted
@@ -44,7 +45,7 @@ Array = jax.Array
 WAVEFRONT_MAX_HIDDEN = 256
 
 IMPLS = ("auto", "scan", "xla", "triton", "triton_cell", "triton_interpret",
-         "triton_cell_interpret", "parallel")
+         "triton_cell_interpret", "parallel", "cpu_fused")
 SKIPS = ("none", "residual", "dense")
 
 
@@ -138,6 +139,12 @@ class RNN(nnx.Module):
         if impl.startswith("triton") and type(cell) is not LSTMCell:
             fail("RNN", "impl", f'"scan", "xla" or "auto" for {name} (the Triton kernels run '
                  "LSTMCell only)", repr(impl))
+        if impl == "cpu_fused" and type(cell) is not LSTMCell:
+            fail("RNN", "impl", f'"scan", "xla" or "auto" for {name} (impl="cpu_fused" runs '
+                 "LSTMCell only)", repr(impl))
+        if impl == "cpu_fused" and not cpu_kernels.available():
+            fail("RNN", "impl", f'"xla" or "auto" ({cpu_kernels.load_error()})', repr(impl),
+                 RuntimeError)
         if impl == "parallel" and not isinstance(cell, LogLinearCell):
             fail("RNN", "impl", f'"scan" or "auto" for {name} (impl="parallel" runs the cells '
                  "whose gates read x_t only: mingru, minlstm)", repr(impl))
@@ -176,6 +183,8 @@ class RNN(nnx.Module):
         elif impl == "parallel":
             mask = None if seq_lengths is None else time_mask(seq_lengths, x.shape[0], x.shape[1])
             y, carry = log_linear_recurrence(*self.cell.log_coefficients(x_proj), carry, mask)
+        elif impl == "cpu_fused":
+            y, carry = self._cpu_fused(params["w_h"], carry, x_proj, seq_lengths)
         else:
             y, carry = self._triton(impl, params["w_h"], carry, x_proj, seq_lengths)
         return self._output(y, seq_lengths), carry
@@ -263,6 +272,12 @@ class RNN(nnx.Module):
 
         mask = time_mask(seq_lengths, batch, time) if masked else None
         return jax.lax.scan(body, carry, (x_proj, mask, keys), unroll=self.unroll)[::-1]
+
+    def _cpu_fused(self, w_h, carry, gates_x, seq_lengths):
+        h0, c0 = carry
+        y, h, c = cpu_kernels.lstm_recurrence_cpu(jnp.swapaxes(gates_x, 0, 1),
+                                                  w_h.astype(gates_x.dtype), h0, c0, seq_lengths)
+        return jnp.swapaxes(y, 0, 1), (h, c)
 
     def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
         import rnnjax_kernels  # GPU / interpreter dependencies load only on this path

@@ -1,0 +1,143 @@
+"""The fused CPU LSTM kernel (rnnjax.cpu_kernels) against the pure-JAX reference and torch."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from rnnjax_testing import assert_close
+
+from rnnjax import cpu_kernels
+from rnnjax.cells import LSTMCell, make_cell
+from rnnjax.layers import RNN
+from rnnjax.lstm_xla import lstm_recurrence_scan, lstm_recurrence_xla
+
+pytestmark = pytest.mark.skipif(not cpu_kernels.available(),
+                                reason=f"fused CPU kernel unavailable: {cpu_kernels.load_error()}")
+
+fused = cpu_kernels.lstm_recurrence_cpu
+
+
+def arrays(batch, time, hidden, heads, dtype=jnp.float32, seed=0):
+    """gates_x, w_h, h0, c0 of the contract, with non-zero initial carries."""
+    k = jax.random.split(jax.random.PRNGKey(seed), 4)
+    d = hidden // heads
+    return (jax.random.normal(k[0], (batch, time, 4 * hidden)).astype(dtype),
+            (jax.random.normal(k[1], (heads, d, 4 * d)) * 0.4).astype(dtype),
+            jax.random.normal(k[2], (batch, hidden)), jax.random.normal(k[3], (batch, hidden)))
+
+
+def weighted_sum(fn, seq_lengths, seed=5):
+    """A scalar of all three outputs with random weights, so every cotangent is non-trivial."""
+    def loss(*args):
+        outputs = fn(*args, seq_lengths)
+        keys = jax.random.split(jax.random.PRNGKey(seed), 3)
+        return sum(jnp.sum(o.astype(jnp.float32) * jax.random.normal(k, o.shape))
+                   for o, k in zip(outputs, keys, strict=True))
+    return loss
+
+
+# (batch, time, hidden, heads, lengths): batch 5 splits unevenly over the threads
+CASES = [(3, 5, 8, 1, None), (5, 6, 16, 1, (6, 2, 6, 1, 3)), (3, 5, 8, 2, (5, 1, 3)),
+         (1, 1, 4, 1, None), (2, 4, 12, 3, (2, 4))]
+
+
+@pytest.mark.parametrize(("batch", "time", "hidden", "heads", "lengths"), CASES)
+def test_values_and_gradients_equal_the_autodiff_reference(batch, time, hidden, heads, lengths):
+    args = arrays(batch, time, hidden, heads)
+    seq_lengths = None if lengths is None else jnp.array(lengths)
+    hs, h, c = fused(*args, seq_lengths)
+    assert_close((hs, h, c), lstm_recurrence_scan(*args, seq_lengths))
+    if lengths is not None:  # past a length: zero output, the carry of the last valid step
+        for b, length in enumerate(lengths):
+            np.testing.assert_array_equal(hs[b, length:], 0.0)
+            assert_close(h[b], hs[b, length - 1])
+    argnums = (0, 1, 2, 3)
+    assert_close(jax.grad(weighted_sum(fused, seq_lengths), argnums)(*args),
+                 jax.grad(weighted_sum(lstm_recurrence_scan, seq_lengths), argnums)(*args),
+                 rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_thread_count_does_not_change_results(monkeypatch, threads):
+    args = arrays(5, 4, 8, 1)
+    lengths = jnp.array([4, 1, 3, 4, 2])
+    loss = weighted_sum(fused, lengths)
+    expected = (fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args))
+    monkeypatch.setenv("RNNJAX_CPU_THREADS", threads)
+    assert_close((fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args)), expected,
+                 rtol=1e-6, atol=1e-6)
+
+
+def test_bfloat16_matches_the_xla_path():
+    args = arrays(3, 6, 8, 2, jnp.bfloat16)
+    lengths = jnp.array([6, 2, 4])
+    hs, h, c = fused(*args, lengths)
+    assert hs.dtype == jnp.bfloat16 and h.dtype == c.dtype == jnp.float32
+    assert_close((hs.astype(jnp.float32), h, c), lstm_recurrence_xla(*args, lengths),
+                 rtol=1e-2, atol=1e-2)
+    grads = jax.grad(weighted_sum(fused, lengths), (0, 1, 2, 3))(*args)
+    assert grads[0].dtype == grads[1].dtype == jnp.bfloat16
+    reference = jax.grad(weighted_sum(lstm_recurrence_xla, lengths), (0, 1, 2, 3))(*args)
+    assert_close(jax.tree.map(lambda g: g.astype(jnp.float32), grads), reference,
+                 rtol=3e-2, atol=3e-2)
+
+
+def test_equals_torch_lstm_values_and_recurrent_weight_gradient():
+    torch = pytest.importorskip("torch")
+    batch, time, inputs, hidden = 3, 7, 5, 6
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(inputs, hidden, batch_first=True)
+    x = torch.randn(batch, time, inputs)
+    h0, c0 = torch.randn(1, batch, hidden), torch.randn(1, batch, hidden)
+    ys, (h_n, c_n) = lstm(x, (h0, c0))
+    (ys.sum() + h_n.sum() * 2 + c_n.sum() * 3).backward()
+
+    def numpy(t):
+        return jnp.asarray(t.detach().numpy())
+
+    gates_x = numpy(x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0)
+    w_h = numpy(lstm.weight_hh_l0.T)[None]  # torch's gate order is also (i, f, g, o)
+
+    def loss(w):
+        hs, h, c = fused(gates_x, w, numpy(h0[0]), numpy(c0[0]))
+        return hs.sum() + h.sum() * 2 + c.sum() * 3
+
+    hs, h, c = fused(gates_x, w_h, numpy(h0[0]), numpy(c0[0]))
+    assert_close((hs, h, c), (numpy(ys), numpy(h_n[0]), numpy(c_n[0])))
+    assert_close(jax.grad(loss)(w_h)[0], numpy(lstm.weight_hh_l0.grad.T), rtol=1e-5, atol=1e-5)
+
+
+def test_layer_impl_cpu_fused_equals_xla_with_reverse_lengths_and_carry():
+    cell = LSTMCell(3, 8, rngs=nnx.Rngs(0), num_heads=2)
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 6, 3))
+    lengths = jnp.array([6, 3, 1])
+    carry = (jax.random.normal(jax.random.PRNGKey(2), (3, 8)),
+             jax.random.normal(jax.random.PRNGKey(3), (3, 8)))
+    layers = {impl: RNN(cell, reverse=True, impl=impl) for impl in ("cpu_fused", "xla")}
+
+    def run(impl):
+        graphdef, state = nnx.split(layers[impl])
+
+        def loss(state):
+            y, (h, c) = nnx.merge(graphdef, state)(x, seq_lengths=lengths, initial_carry=carry)
+            return jnp.sum(jnp.sin(y)) + jnp.sum(h * c), (y, h, c)
+
+        return jax.grad(loss, has_aux=True)(state)
+
+    assert_close(run("cpu_fused"), run("xla"), rtol=1e-5, atol=1e-5)
+
+
+def test_layer_rejects_cpu_fused_for_other_cells():
+    with pytest.raises(ValueError, match=r'impl must be "scan", "xla" or "auto" for GRUCell'):
+        RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), impl="cpu_fused")
+
+
+def test_rejects_inputs_outside_the_kernel_dtypes():
+    gates_x, w_h, h0, c0 = arrays(2, 3, 8, 1)
+    with pytest.raises(TypeError, match="w_h must be of gates_x's dtype float32"):
+        fused(gates_x, w_h.astype(jnp.bfloat16), h0, c0)
+    with pytest.raises(TypeError, match="h0 must be of dtype float32"):
+        fused(gates_x, w_h, h0.astype(jnp.bfloat16), c0)
+    with pytest.raises(ValueError, match=r"gates_x must be of last dimension 32"):
+        fused(gates_x[..., :30], w_h, h0, c0)
