@@ -20,6 +20,7 @@ from rnnjax.data import (  # noqa: F401  (register their Sources)
     images,
     labelled,
     names,
+    ner,
     series,
     tagged,
 )
