@@ -12,6 +12,8 @@ Layers: ``lstm`` and ``gru`` (one layer), ``bilstm`` (bidirectional LSTM, one la
   rnnjax_layered  the default implementation with the wavefront off: the layers one after
                the other (``lstm_x2`` only, where it differs from ``rnnjax``)
   rnnjax_scan  the same layers with impl="scan" (lax.scan + autodiff), layer by layer
+  rnnjax_cpu_fused  the same layers with impl="cpu_fused" (the fused C++ kernel of
+               rnnjax.cpu_kernels), layer by layer; LSTM layers only
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell) (the ``lstm`` layer only)
   torch        torch.nn.LSTM / GRU (oneDNN), the reference (ratio 1.00)
 Prints a markdown table of medians and ratios to torch and writes JSON with the machine described.
@@ -45,7 +47,7 @@ LAYERS = {  # name -> (cell, layers, bidirectional)
     "bilstm": ("lstm", 1, True),
     "lstm_x2": ("lstm", 2, False),
 }
-IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "flax_nnx", "torch")
+IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "flax_nnx", "torch")
 
 _LAYERS = flags.DEFINE_list("layers", list(LAYERS), "Layers to run.")
 _CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "Configs to run.")
@@ -74,9 +76,9 @@ def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden
         return lambda: jax.block_until_ready(grad(model, x))
 
     cell, num_layers, bidirectional = LAYERS[layer]
-    scan = impl == "rnnjax_scan"
+    layer_impl = {"rnnjax_scan": "scan", "rnnjax_cpu_fused": "cpu_fused"}.get(impl, "auto")
     model = StackedRNN(cell, inputs, hidden, num_layers, rngs=nnx.Rngs(0),
-                       bidirectional=bidirectional, impl="scan" if scan else "auto",
+                       bidirectional=bidirectional, impl=layer_impl,
                        wavefront=False if impl != "rnnjax" else None)
     graphdef, state = nnx.split(model)
 
@@ -166,9 +168,12 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
 
 
 def _applies(impl: str, layer: str) -> bool:
-    """flax_nnx has the single LSTM layer only; rnnjax_layered differs from rnnjax in stacks."""
+    """flax_nnx has the single LSTM layer only; rnnjax_layered differs from rnnjax in stacks;
+    rnnjax_cpu_fused runs LSTM cells only."""
     if impl == "flax_nnx":
         return layer == "lstm"
+    if impl == "rnnjax_cpu_fused":
+        return LAYERS[layer][0] == "lstm"
     return impl != "rnnjax_layered" or LAYERS[layer][1] > 1
 
 

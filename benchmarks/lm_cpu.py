@@ -7,7 +7,9 @@ Both frameworks train the same model (embedding -> stacked LSTM/GRU -> softmax, 
 same optimiser on the same ``rnnjax.data.LMBatches`` (recurrent state carried from batch to batch
 with its gradient stopped and reset each epoch), each in its own fresh process.
 
-Speed (default): the median time of one training step (batch transfer, forward, backward, clipped
+Speed (default): for rnnjax with each ``--impls`` value (``auto``: the row ``rnnjax``, any other
+``rnnjax.layers`` impl: ``rnnjax_<impl>``, e.g. ``--impls=auto,cpu_fused``) and torch, the median
+time of one training step (batch transfer, forward, backward, clipped
 update, the loss read back) after warm-up, as tokens/s; rows and frameworks interleaved over
 ``--rounds`` (``benchmarks.common``). Rows:
   char_lstm   the default char LM (experiments/lm shakespeare_char): embedding 128, 2 x 256 LSTM,
@@ -48,7 +50,6 @@ ROWS = {
                   "batch": 20, "bptt": 20, "optim": "sgd", "lr": 1.0, "clip": 5.0,
                   "sum_over_time": True, "init_scale": 0.1},
 }
-FRAMEWORKS = ("rnnjax", "torch")
 EVAL_BATCH, EVAL_BPTT = 32, 64
 # rnnjax initialisations for the ablation: name -> the parameters replaced by PyTorch's defaults
 # (embedding N(0, 1); recurrent layers U[-1/sqrt(H), 1/sqrt(H)] for w_x, w_h and both biases,
@@ -71,6 +72,7 @@ _WITH_TORCH = flags.DEFINE_bool("with_torch", True, "--curves: train the torch p
 _STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps (speed).")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (speed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
+_IMPLS = flags.DEFINE_list("impls", ["auto"], "rnnjax impl= values timed beside torch (speed).")
 _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed.")
 _TORCH_THREADS = flags.DEFINE_integer(
     "torch_threads", 0, "torch.set_num_threads for the torch runs (0: one per CPU the process "
@@ -185,7 +187,7 @@ def _torch_default_init(model, row: dict, parts: tuple[str, ...], seed: int) -> 
         model.out.bias[...] = uniform(model.out.bias.shape, limit)
 
 
-def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str):
+def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str, impl: str = "auto"):
     import jax
     import jax.numpy as jnp
     import optax
@@ -196,7 +198,7 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str):
 
     model = RNNLM(vocab_size, rngs=nnx.Rngs(seed), cell=row["cell"], embed_size=row["embed"],
                   hidden_size=row["hidden"], num_layers=row["layers"],
-                  init_scale=row["init_scale"])
+                  init_scale=row["init_scale"], impl=impl)
     _torch_default_init(model, row, init_parts(init), seed)
     graphdef, params = nnx.split(model)
     tx = optax.chain(optax.clip_by_global_norm(row["clip"]),
@@ -247,7 +249,8 @@ def _child(spec: str) -> dict:
     corpus = _corpus(row)
     vocab_size = len(corpus.vocab)
     trainer = (_torch_trainer(row, vocab_size, _SEED.value) if framework == "torch"
-               else _rnnjax_trainer(row, vocab_size, _SEED.value, init))
+               else _rnnjax_trainer(row, vocab_size, _SEED.value, init,
+                                    framework.partition("_")[2] or "auto"))
     train_step, evaluate, reset = trainer
     batches = LMBatches(corpus.train_ids, row["batch"], row["bptt"], drop_last=True)
     tokens = row["batch"] * row["bptt"]
@@ -320,12 +323,14 @@ def main(argv):
                             {"curves": payload, "config": {r: ROWS[r] for r in _ROWS.value}},
                             load_before)
         return
-    specs = [(row, framework) for row in _ROWS.value for framework in FRAMEWORKS]
+    frameworks = [("rnnjax" if impl == "auto" else f"rnnjax_{impl}") for impl in _IMPLS.value]
+    frameworks.append("torch")
+    specs = [(row, framework) for row in _ROWS.value for framework in frameworks]
     rows = common.interleaved(
         specs, _ROUNDS.value,
         lambda row, fw: common.run_child("benchmarks.lm_cpu", f"speed:{row}:{fw}:default",
                                          passed, _CORES.value), "tokens_per_s")
-    table = common.ratio_table(rows, FRAMEWORKS, "tokens_per_s")
+    table = common.ratio_table(rows, frameworks, "tokens_per_s")
     print(f"training tokens/s (ratio to torch; higher is faster)\n\n{table}")
     common.write_record(_OUT.value or "benchmarks/results/lm_cpu.json",
                         {"rows": rows, "table": table, "config": {r: ROWS[r] for r in _ROWS.value},
