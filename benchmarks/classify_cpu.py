@@ -46,6 +46,8 @@ from typing import NamedTuple
 import numpy as np
 from absl import app, flags
 
+from rnnjax.memory import keep_freed_memory
+
 MODELS = ("bilstm", "kim")
 IMPLS = ("rnnjax", "torch")
 EMBED, HIDDEN, MAPS, WINDOWS, BATCH = 50, 100, 100, (3, 4, 5), 50
@@ -370,4 +372,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)

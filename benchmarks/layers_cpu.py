@@ -34,6 +34,7 @@ import os
 from absl import app, flags
 
 from benchmarks import common
+from rnnjax.memory import keep_freed_memory
 
 CONFIGS = {  # batch, time, input, hidden
     "B32_T128_I256_H256": (32, 128, 256, 256),
@@ -213,4 +214,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)

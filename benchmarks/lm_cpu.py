@@ -38,6 +38,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import common
+from rnnjax.memory import keep_freed_memory
 
 ROWS = {
     "char_lstm": {"corpus": "shakespeare", "cell": "lstm", "embed": 128, "hidden": 256,
@@ -338,4 +339,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)

@@ -30,6 +30,7 @@ import time
 
 from absl import app, flags
 
+from rnnjax.memory import keep_freed_memory
 from rnnjax.train.metrics import machine
 
 _STEPS = flags.DEFINE_integer("steps", 20, "Training batches timed.")
@@ -252,4 +253,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)

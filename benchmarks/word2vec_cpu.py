@@ -36,6 +36,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import common
+from rnnjax.memory import keep_freed_memory
 
 _CORPUS = flags.DEFINE_string("corpus", "enwiki_text", "A corpus of rnnjax.data.CORPORA.")
 _PATH = flags.DEFINE_string("path", None, "A text file instead (corpus 'text').")
@@ -270,4 +271,5 @@ def format_table(rows: list[dict[str, Any]], breakdown: dict[str, float] | None)
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)

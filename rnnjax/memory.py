@@ -1,4 +1,4 @@
-"""Keep freed host memory in the process (glibc malloc), applied when ``rnnjax`` is imported.
+"""Keep freed host memory in the process (glibc malloc): an opt-in, process-wide setting.
 
 XLA's CPU runtime allocates every execution's temporaries afresh (one buffer of tens of MB for a
 training step) and frees them afterwards. glibc serves blocks above its mmap threshold with
@@ -8,7 +8,10 @@ at ~3 GB/s). With mmap off (``M_MMAP_MAX = 0``) and a 1 GiB trim threshold the h
 blocks and the next step reuses them; the process's resident memory stays at its peak instead.
 
 ``mallopt`` caps ``M_MMAP_THRESHOLD`` at 32 MB, below XLA's temporaries, hence ``M_MMAP_MAX``.
-Set ``RNNJAX_SYSTEM_MALLOC=1`` to keep glibc's defaults. Elsewhere (macOS, musl) nothing changes.
+Importing rnnjax does not apply it (a library must not change its host program's allocator);
+``rnnjax.cli.run`` (every experiment launch) and the benchmarks call ``keep_freed_memory()``, and
+a program of one's own calls it once at start. ``RNNJAX_SYSTEM_MALLOC=1`` makes the call a no-op.
+Elsewhere (macOS, musl) nothing changes.
 """
 
 from __future__ import annotations
