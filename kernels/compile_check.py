@@ -1,6 +1,6 @@
 """Compile every kernel launch of the GPU path for a CUDA target without a GPU.
 
-    python -m kernels.compile_check [--arch=90]
+    python -m rnnjax_kernels.compile_check [--arch=90]
 
 Runs the binding's GPU forward and backward for a few shapes with the launch recorded instead of
 executed, builds each launch's Triton signature the way jax-triton does (``*bf16``/``*fp32``/

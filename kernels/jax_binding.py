@@ -100,8 +100,10 @@ def _check_array(name: str, x: Any, ndim: int, dtypes: Sequence[Any]) -> None:
         _fail(name, f"of dtype {names}", f"dtype {x.dtype}", TypeError)
 
 
-def _check_inputs(gates_x, w_h, h0, c0, seq_lengths, impl) -> Array:
-    """Validate every argument; return int32 lengths ([T] * B when seq_lengths is None)."""
+def check_arrays(gates_x: Any, w_h: Any, h0: Any, c0: Any, impl: str) -> None:
+    """Raise (ValueError / TypeError naming the argument) unless ``impl``'s kernel accepts arrays
+    of these shapes and dtypes. Reads only ``.shape``/``.dtype`` (``jax.ShapeDtypeStruct`` will
+    do), computes nothing and does not look for a GPU, so a caller can ask ahead of a call."""
     if impl not in IMPLS:
         _fail("impl", f"one of {tuple(IMPLS)}", repr(impl))
     _check_array("gates_x", gates_x, 3, (jnp.float32, jnp.bfloat16))
@@ -118,11 +120,16 @@ def _check_inputs(gates_x, w_h, h0, c0, seq_lengths, impl) -> Array:
         _check_array(name, carry, 2, (jnp.float32,))
         if tuple(carry.shape) != (batch, hidden):
             _fail(name, f"of shape ({batch}, {hidden})", f"shape {tuple(carry.shape)}")
-    kind, interpret = IMPLS[impl]
-    if kind == "sequence" and head > MAX_HEAD_SIZE:
+    if IMPLS[impl][0] == "sequence" and head > MAX_HEAD_SIZE:
         _fail("w_h", f"of head size (axis 1) <= {MAX_HEAD_SIZE} for the whole-sequence kernel "
               f"(impl={impl!r}; use impl='triton_cell' or more heads)", f"head size {head}")
-    if not interpret and not gpu_available():
+
+
+def _check_inputs(gates_x, w_h, h0, c0, seq_lengths, impl) -> Array:
+    """Validate every argument; return int32 lengths ([T] * B when seq_lengths is None)."""
+    check_arrays(gates_x, w_h, h0, c0, impl)
+    batch, time, _ = gates_x.shape
+    if not IMPLS[impl][1] and not gpu_available():
         raise RuntimeError(
             f"{_WHERE}: impl={impl!r} needs a CUDA GPU and jax-triton, got backend "
             f"{jax.default_backend()!r}; impl='triton_interpret' runs the same kernels on CPU")

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # GPU check of the Triton LSTM kernels: install what is missing, record the machine, compile
-# every launch, run the gpu-marked tests and the benchmark. Results go to kernels/results/.
+# every launch, run the gpu-marked tests, the README example and a short run of the default LM
+# with impl="auto" (whatever it picks on this GPU), and the benchmark. Results go to
+# benchmarks/results/gpu/.
 #
-#   bash scripts/gpu_check.sh [extra flags for python -m kernels.bench]
+#   bash scripts/gpu_check.sh [extra flags for python -m benchmarks.lstm_kernels]
 #
 # Expects a CUDA machine with jax (CUDA), triton and torch installed. jax-triton (and any other
 # missing wheel) is installed from .whl/ when that folder exists, so no network is needed;
 # otherwise pip is asked for jax-triton==0.3.1. Exit status: non-zero if a step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-RESULTS=kernels/results
+RESULTS=benchmarks/results/gpu
 mkdir -p "$RESULTS"
 PY=${PYTHON:-python}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -40,13 +42,13 @@ for name in ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "triton"
         print(name, "not installed")
 import jax
 print("jax devices", jax.devices())
-import kernels
-print("kernels.gpu_available()", kernels.gpu_available())
+import rnnjax_kernels
+print("rnnjax_kernels.gpu_available()", rnnjax_kernels.gpu_available())
 EOF
 } 2>&1 | tee "$RESULTS/environment.txt"
 
 echo "== compile check (sm_90 cubins: registers, shared and local memory)"
-timeout 600 "$PY" -m kernels.compile_check --arch=90 2>&1 | tee "$RESULTS/compile_check_sm90.md"
+timeout 600 "$PY" -m rnnjax_kernels.compile_check --arch=90 2>&1 | tee "$RESULTS/compile_check_sm90.md"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=(compile_check)
 
 echo "== gpu-marked tests"
@@ -54,8 +56,34 @@ timeout 1200 "$PY" -m pytest -m gpu tests/kernels -v -rs -p no:cacheprovider 2>&
   | tee "$RESULTS/gpu_tests.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=(gpu_tests)
 
+echo "== README example (impl=auto): forward and gradient"
+timeout 600 "$PY" - <<'EOF' 2>&1 | tee "$RESULTS/readme_example.txt"
+import re
+
+import jax
+import jax.numpy as jnp
+
+code = re.search(r"```python\n(.*?)```", open("README.md").read(), re.S).group(1)
+scope = {}
+exec(code, scope)
+lstm, x, lengths = scope["lstm"], scope["x"], scope["lengths"]
+print("lstm resolves impl='auto' to", lstm.resolved_impl(x.dtype))
+grad = jax.grad(lambda x: jnp.sum(lstm(x, seq_lengths=lengths)[0] ** 2))(x)
+assert jnp.isfinite(grad).all(), "non-finite gradient"
+print("README example: outputs and gradient finite")
+EOF
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=(readme_example)
+
+echo "== default LM (impl=auto), 40 training steps"
+LM_DIR=$(mktemp -d)
+timeout 900 "$PY" -m experiments.lm --workdir="$LM_DIR" --config.num_epochs=1 \
+  --config.steps_per_epoch=40 --config.log_every_steps=10 2>&1 | tee "$RESULTS/lm_default.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=(lm_default)
+cp "$LM_DIR/results.json" "$RESULTS/lm_default_results.json" 2>/dev/null
+rm -rf "$LM_DIR"
+
 echo "== benchmark"
-timeout 2400 "$PY" -m kernels.bench --config=gpu --out_dir="$RESULTS" --name=bench_gpu "$@" 2>&1 \
+timeout 2400 "$PY" -m benchmarks.lstm_kernels --config=gpu --out_dir="$RESULTS" --name=lstm_kernels_gpu "$@" 2>&1 \
   | tee "$RESULTS/bench_log.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=(bench)
 

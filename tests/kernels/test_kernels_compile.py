@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("triton")
 
-from kernels import compile_check
+from rnnjax_kernels import compile_check
 
 SHAPES = {
     "sequence": [(16, 1024, 12, 64, jnp.bfloat16), (5, 7, 1, 20, jnp.float32)],

@@ -20,9 +20,9 @@ from kernel_cases import (
     outputs_and_grads,
 )
 
-import kernels
-from kernels import jax_binding
+import rnnjax_kernels as kernels
 from rnnjax.lstm_xla import lstm_recurrence_scan
+from rnnjax_kernels import jax_binding
 
 pytestmark = [
     pytest.mark.gpu,

@@ -25,9 +25,9 @@ from kernel_cases import (
     outputs_and_grads,
 )
 
-import kernels
-from kernels import jax_binding
+import rnnjax_kernels as kernels
 from rnnjax.lstm_xla import lstm_recurrence_scan
+from rnnjax_kernels import jax_binding
 
 IMPLS = ("triton_interpret", "triton_cell_interpret")
 

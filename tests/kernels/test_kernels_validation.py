@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import kernels
+import rnnjax_kernels as kernels
 
 B, T, NH, D = 2, 5, 2, 4
 H = NH * D

@@ -1,4 +1,5 @@
-"""python -m kernels.bench runs its CPU smoke config and writes the JSON and markdown records."""
+"""python -m benchmarks.lstm_kernels runs its CPU smoke config and writes the JSON and markdown
+records."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import os
 import subprocess
 import sys
 
-import kernels
+import rnnjax_kernels as kernels
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_smoke_benchmark_writes_records(tmp_path):
-    cmd = [sys.executable, "-m", "kernels.bench", "--config=smoke", "--warmup=1", "--repeats=2",
-           "--impls=scan,xla,triton,triton_cell,cudnn_jax,torch_cudnn_fp16",
+    cmd = [sys.executable, "-m", "benchmarks.lstm_kernels", "--config=smoke", "--warmup=1",
+           "--repeats=2", "--impls=scan,xla,triton,triton_cell,cudnn_jax,torch_cudnn_fp16",
            f"--out_dir={tmp_path}", "--name=smoke"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

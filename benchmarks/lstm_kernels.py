@@ -1,8 +1,8 @@
 """Benchmark of one LSTM layer's recurrence: forward and forward+backward, median milliseconds.
 
-    python -m kernels.bench             # on a GPU: all GPU configs; elsewhere: --config=smoke
-    python -m kernels.bench --config=dense768,heads24x32 --impls=scan,triton --repeats=50
-    python -m kernels.bench --config=smoke --interpret   # adds the Triton interpreter rows (CPU)
+    python -m benchmarks.lstm_kernels   # on a GPU: all GPU configs; elsewhere: --config=smoke
+    python -m benchmarks.lstm_kernels --config=dense768,heads24x32 --impls=scan,triton --repeats=50
+    python -m benchmarks.lstm_kernels --config=smoke --interpret  # + Triton interpreter rows (CPU)
 
 Every implementation starts from gates_x = x W_x + b (the input projection hoisted out of the
 loop), except the cuDNN rows, whose library call includes the input projection x W_x (input size
@@ -29,7 +29,9 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
-from . import jax_binding
+from rnnjax import lstm_xla
+from rnnjax.memory import keep_freed_memory
+from rnnjax_kernels import jax_binding
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ flags.DEFINE_integer("repeats", 20, "timed calls; the median is reported")
 flags.DEFINE_bool("interpret", False, "time the Triton interpreter rows (tiny configs only)")
 flags.DEFINE_string("out_dir", os.path.join(os.path.dirname(__file__), "results"),
                     "where <name>.json and <name>.md go")
-flags.DEFINE_string("name", None, "output file stem; default bench_<jax platform>")
+flags.DEFINE_string("name", None, "output file stem; default lstm_kernels_<jax platform>")
 
 
 class Unavailable(Exception):
@@ -105,10 +107,6 @@ def _median_ms(fn: Callable[[], object], sync: Callable[[object], object], warmu
 
 def _jax_recurrence(impl: str, cfg: Config) -> Callable:
     if impl in ("scan", "xla"):
-        try:
-            from rnnjax import lstm_xla
-        except ImportError as err:
-            raise Unavailable(f"rnnjax.lstm_xla not importable: {err}") from err
         return getattr(lstm_xla, f"lstm_recurrence_{impl}")
     interpret = jax_binding.IMPLS[impl][1]
     if impl in _INTERPRET_IMPLS and not FLAGS.interpret:
@@ -321,7 +319,7 @@ def main(argv: list[str]) -> None:
     machine = describe_machine()
     print(json.dumps(machine))
     rows = run(names, FLAGS.impls, FLAGS.warmup, FLAGS.repeats, FLAGS.dtype)
-    stem = FLAGS.name or f"bench_{machine['jax_platform']}"
+    stem = FLAGS.name or f"lstm_kernels_{machine['jax_platform']}"
     os.makedirs(FLAGS.out_dir, exist_ok=True)
     record = {
         "machine": machine,
@@ -337,4 +335,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()
     app.run(main)
