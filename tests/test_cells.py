@@ -149,3 +149,79 @@ def test_lstm_heads_are_block_diagonal():
                 cell.w_h.value[k][:, g * 4:(g + 1) * 4]
     dense.w_h.value = jnp.asarray(w)[None]
     assert_close(RNN(cell)(x), RNN(dense)(x))
+
+
+# ----------------------------------------------------------------- forward values: numpy formulas
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _numpy(*arrays):
+    return [np.asarray(a, np.float64) for a in arrays]
+
+
+def _random_params(cell, seed: int) -> None:
+    """Every parameter of ``cell`` drawn N(0, 0.5^2): no term of its equations is zero."""
+    leaves, treedef = jax.tree.flatten(nnx.state(cell, nnx.Param))
+    keys = jax.random.split(jax.random.PRNGKey(seed), len(leaves))
+    nnx.update(cell, jax.tree.unflatten(treedef, [
+        0.5 * jax.random.normal(k, leaf.shape) for k, leaf in zip(keys, leaves, strict=True)]))
+
+
+def test_gru_cho_forward_values_match_cho_et_al_2014():
+    """r = s(x W_r + h U_r + b_r), z = s(x W_z + h U_z + b_z),
+    n = tanh(x W_n + (r * h) U_n + b_n), h' = z h + (1 - z) n (Cho et al. 2014, eqs. 5-8)."""
+    cell = build("gru_cho")
+    _random_params(cell, 20)
+    x = np.random.default_rng(0).normal(size=(2, 5, 3))
+    w_x, w_h, b = _numpy(cell.w_x[...], cell.w_h[...], cell.b[...])
+    h, hs = np.zeros((2, 4)), []
+    for t in range(5):
+        gx = x[:, t] @ w_x + b
+        r = _sigmoid(gx[:, :4] + h @ w_h[:, :4])
+        z = _sigmoid(gx[:, 4:8] + h @ w_h[:, 4:8])
+        n = np.tanh(gx[:, 8:] + (r * h) @ w_h[:, 8:])
+        h = z * h + (1 - z) * n
+        hs.append(h)
+    y, final = RNN(cell)(jnp.asarray(x, jnp.float32))
+    assert_close((y, final), (np.stack(hs, 1), h), rtol=1e-5, atol=1e-6)
+
+
+def test_peephole_lstm_forward_values_match_gers_and_schmidhuber_2000():
+    """i = s(a_i + p_i c_{t-1}), f = s(a_f + p_f c_{t-1}), c = f c_{t-1} + i tanh(a_g),
+    o = s(a_o + p_o c_t), h = o tanh(c), with a = x W_x + h_{t-1} W_h + b; peepholes non-zero."""
+    cell = build("peephole_lstm")
+    _random_params(cell, 21)
+    x = np.random.default_rng(1).normal(size=(2, 5, 3))
+    w_x, w_h, b, (p_i, p_f, p_o) = _numpy(cell.w_x[...], cell.w_h[...], cell.b[...],
+                                          cell.peepholes[...])
+    h, c, hs = np.zeros((2, 4)), np.zeros((2, 4)), []
+    for t in range(5):
+        a_i, a_f, a_g, a_o = np.split(x[:, t] @ w_x + h @ w_h + b, 4, axis=-1)
+        i, f = _sigmoid(a_i + p_i * c), _sigmoid(a_f + p_f * c)
+        c = f * c + i * np.tanh(a_g)
+        h = _sigmoid(a_o + p_o * c) * np.tanh(c)
+        hs.append(h)
+    y, final = RNN(cell)(jnp.asarray(x, jnp.float32))
+    assert_close((y, final), (np.stack(hs, 1), (h, c)), rtol=1e-5, atol=1e-6)
+
+
+def test_depth_gated_lstm_forward_values_match_yao_et_al_2015():
+    """d = s(x W_d + b_d + w_cd c_{t-1} + w_ld c^lower_t), c = f c_{t-1} + i g + d c^lower_t,
+    h = o tanh(c) (Yao et al. 2015, eqs. 1-2), the LSTM gates as usual; output [h ; c]."""
+    cell = build("depth_gated_lstm")
+    _random_params(cell, 22)
+    rng = np.random.default_rng(2)
+    x, lower = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 5, 4))
+    w_x, w_h, b, (w_cd, w_ld) = _numpy(cell.w_x[...], cell.w_h[...], cell.b[...], cell.w_cd[...])
+    h, c, outputs = np.zeros((2, 4)), np.zeros((2, 4)), []
+    for t in range(5):
+        gx = x[:, t] @ w_x + b
+        a_i, a_f, a_g, a_o = np.split(gx[:, :16] + h @ w_h, 4, axis=-1)
+        d = _sigmoid(gx[:, 16:] + w_cd * c + w_ld * lower[:, t])
+        c = _sigmoid(a_f) * c + _sigmoid(a_i) * np.tanh(a_g) + d * lower[:, t]
+        h = _sigmoid(a_o) * np.tanh(c)
+        outputs.append(np.concatenate([h, c], -1))
+    y, final = RNN(cell)(jnp.asarray(np.concatenate([x, lower], -1), jnp.float32))
+    assert_close((y, final), (np.stack(outputs, 1), (h, c)), rtol=1e-5, atol=1e-6)
