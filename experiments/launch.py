@@ -12,6 +12,7 @@ program with one line on stderr and exit status 2 (``rnnjax.cli``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,23 @@ def main(train: Callable[[ml_collections.ConfigDict, str, list[str]], Any],
         initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
         train(config.value, WORKDIR.value, ALLOW_CHANGES.value)
 
-    cli.run(run)
+    cli.run(run, argv=legacy_seeds(sys.argv))
+
+
+def legacy_seeds(argv: list[str]) -> list[str]:
+    """Recorded commands from when ``seeds`` listed the seeds: ``--config.seeds=3,4,5`` reads
+    as ``--config.seed=3 --config.seeds=3`` (consecutive seeds only; others are left for the
+    flag parser to refuse)."""
+    out = []
+    for arg in argv:
+        name, _, value = arg.partition("=")
+        seeds = [s for s in value.split(",") if s.strip()] if name == "--config.seeds" else []
+        if "," in value and seeds and all(s.strip().isdigit() for s in seeds) and [
+                int(s) for s in seeds] == list(range(int(seeds[0]), int(seeds[0]) + len(seeds))):
+            out += [f"--config.seed={int(seeds[0])}", f"--config.seeds={len(seeds)}"]
+        else:
+            out.append(arg)
+    return out
 
 
 def over_seeds(make_task: Callable[[ml_collections.ConfigDict], Task]) -> Train:

@@ -64,9 +64,10 @@ def parse_flags(argv: list[str]) -> list[str]:
         _exit(_unknown_config_field(argv, err) or one_line(err))
 
 
-def run(main: Callable[[list[str]], None]) -> None:
+def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> None:
     """``app.run(main)`` with one-line errors for ``USER_ERRORS`` and for bad flags, in a process
-    whose malloc keeps freed memory (``rnnjax.memory.keep_freed_memory``)."""
+    whose malloc keeps freed memory (``rnnjax.memory.keep_freed_memory``); ``argv``: the command
+    line, by default ``sys.argv``."""
 
     def guarded(argv: list[str]) -> None:
         if len(argv) > 1:
@@ -87,4 +88,4 @@ def run(main: Callable[[list[str]], None]) -> None:
     # JAX logs at INFO that it found no TPU: noise in front of every message.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     keep_freed_memory()  # a program, not a library: XLA's step temporaries are reused
-    app.run(guarded, flags_parser=parse_flags)
+    app.run(guarded, argv=argv, flags_parser=parse_flags)

@@ -30,8 +30,8 @@ def base() -> ml_collections.ConfigDict:
     """Fields shared by every variant (the BiLSTM of Table A)."""
     c = ml_collections.ConfigDict()
     c.name = "bilstm"  # the variant: the row of the tables
-    c.seed = 0  # PRNG seed of one replicate (set per replicate from `seeds`)
-    c.seeds = (0, 1, 2)  # replicate seeds; one run = every fold x every seed
+    c.seed = 0  # the first seed (set per replicate: seed, seed + 1, ...)
+    c.seeds = 3  # number of seeds; one run = every fold x every seed
     c.num_epochs = 10  # epochs at most
     c.patience = 3  # stop after this many epochs without a better valid accuracy (0: never)
     c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
@@ -130,7 +130,7 @@ def quick() -> ml_collections.ConfigDict:
     """Smoke test (runlocal): a tiny BiLSTM, random embeddings, 2 folds x 1 seed, 2 epochs."""
     c = base()
     c.name = "quick"
-    c.seeds = (0,)
+    c.seeds = 1
     c.num_epochs = 2
     c.log_every_steps = 1
     c.data.folds_to_run = 2

@@ -10,7 +10,6 @@ improvement stop it) and scores them on the fold's test part.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,10 @@ from rnnjax.data.labelled import NAMES, fold_count, load_labelled, make_splits
 from rnnjax.data.padded import PaddedBatches
 from rnnjax.models import make_model
 from rnnjax.train import sharding
-from rnnjax.train.run import Task, run_replicates
-from rnnjax.train.workdir import write_atomic
-from rnnjax.validation import check_choice, check_positive_int, fail
+from rnnjax.train.replicates import replicate_list, run_experiment
+from rnnjax.train.run import Task
+from rnnjax.train.task_data import check_batch_sizes, fingerprint, save_missing
+from rnnjax.validation import check_choice, fail
 
 _WHERE = "classify"
 VOCAB_FILE = "vocab.json"
@@ -58,14 +58,10 @@ class ClassificationTask(Task):
     experiment = "classify"
     unit = "sentences"
     selection = ("valid_accuracy", "max")
-    # more seeds or folds extend a run without changing what its finished replicates trained
-    resumable_changes = (*Task.resumable_changes, "seeds", "data.folds_to_run")
 
     def load(self, workdir: Path) -> None:
         config, data = self.config, self.config.data
-        for name in ("batch_size", "eval_batch_size"):
-            check_positive_int(_WHERE, f"config.data.{name}", data[name])
-            sharding.check_divisible(_WHERE, f"config.data.{name}", data[name], self.mesh)
+        check_batch_sizes(_WHERE, data, self.mesh)
         if isinstance(data.max_len, bool) or not isinstance(data.max_len, int) or (
                 data.max_len < 0):
             fail(_WHERE, "config.data.max_len", "an int >= 0 (0: no truncation)",
@@ -107,14 +103,12 @@ class ClassificationTask(Task):
                      len(self.vocab), self.truncated, data.max_len)
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256("\n".join(self.vocab.tokens).encode("utf-8"))
-        for batches in self.batches.values():
-            for index in range(batches.num_batches()):
-                digest.update(batches.batch(0, index)["tokens"].tobytes())
-        return digest.hexdigest()
+        return fingerprint("\n".join(self.vocab.tokens), [
+            batches.batch(0, index)["tokens"] for batches in self.batches.values()
+            for index in range(batches.num_batches())])
 
     def save(self, workdir: Path) -> None:
-        write_atomic(workdir / VOCAB_FILE, self.vocab.to_json())
+        save_missing(workdir, {VOCAB_FILE: self.vocab.to_json()})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         fields = {k: v for k, v in self.config.model.to_dict().items() if k != "vectors"}
@@ -125,9 +119,7 @@ class ClassificationTask(Task):
         return make_model(fields, rngs=rngs, vocab_size=self.table_rows,
                           num_classes=len(self.data.classes), **extra)
 
-    def check(self, model: nnx.Module) -> None:
-        graphdef = nnx.graphdef(model)
-
+    def prepare_evaluation(self, graphdef: Any) -> None:
         def sums(params, batch):
             nll, correct = weighted_nll_and_correct(nnx.merge(graphdef, params), batch)
             return nll.sum(), correct.sum()
@@ -177,20 +169,10 @@ def dataset_name(data: ml_collections.ConfigDict) -> str:
 
 
 def replicates(config: ml_collections.ConfigDict) -> list[dict[str, int]]:
-    """Every seed of ``config.seeds`` on every fold run (seed-major: a full cross-validation
-    with the first seed comes first)."""
+    """Every seed of ``config.seeds`` on every fold run (``rnnjax.train.replicate_list``,
+    seed-major: a full cross-validation with the first seed comes first)."""
     data = config.data
-    folds = fold_count(dataset_name(data), data.num_folds)
-    if isinstance(data.folds_to_run, bool) or not isinstance(data.folds_to_run, int) or not (
-            0 <= data.folds_to_run <= folds):
-        fail(_WHERE, "config.data.folds_to_run", f"an int in [0, {folds}] (0: all {folds})",
-             repr(data.folds_to_run))
-    seeds = tuple(config.seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                            for s in seeds) or len(set(seeds)) != len(seeds):
-        fail(_WHERE, "config.seeds", "distinct ints >= 0, at least one", repr(seeds))
-    return [{"seed": seed, "data.fold": fold} for seed in seeds
-            for fold in range(data.folds_to_run or folds)]
+    return replicate_list(config, fold_count(dataset_name(data), data.num_folds))
 
 
 def use_compilation_cache(workdir: str | Path) -> None:
@@ -204,5 +186,6 @@ def use_compilation_cache(workdir: str | Path) -> None:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
                        allow_changes: Iterable[str] = ()) -> dict[str, Any]:
     """Every fold x seed of ``config`` in ``workdir`` (resumable); the aggregated results."""
-    return run_replicates(ClassificationTask, config, workdir, replicates(config),
-                          allow_changes=allow_changes)
+    data = config.data
+    return run_experiment(ClassificationTask, config, workdir, allow_changes,
+                          num_folds=fold_count(dataset_name(data), data.num_folds))

@@ -5,11 +5,11 @@
 
 Each cell trains in ``workdir/<cell>``; with ``--learning_rates=a,b,...`` (a grid) each cell
 trains once per rate in ``workdir/<cell>/lr<rate>`` and the table lists every rate's validation
-result. Runs are resumable like any run, and a larger
---config.num_epochs continues finished runs; a run whose results.json is complete for as many
-epochs is read, not rerun; a cell whose training diverges is logged and skipped). Every cell runs
-with the config's ``model.impl`` (default "auto"). Writes ``workdir/compare.json`` and prints the
-markdown table.
+result. The runs are one grid (``rnnjax.train.replicates.run_grid``): resumable like any run,
+a larger --config.num_epochs continues finished runs, a run whose results.json is complete for
+as many epochs is read, not rerun, and a cell whose training diverges is logged and skipped.
+Every cell runs with the config's ``model.impl`` (default "auto"). Writes
+``workdir/compare.json`` and prints the markdown table.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import json
 from pathlib import Path
 
 import ml_collections
-from absl import flags, logging
+from absl import flags
 
 from experiments import launch
 from experiments.lm.tables import TABLES
-from experiments.lm.train import train_and_evaluate
-from experiments.report.tables import RESULTS_FILE, commands, load_run, render
-from rnnjax.train.run import Diverged
+from experiments.lm.train import LanguageModelTask
+from experiments.report.tables import commands, load_run, render
+from rnnjax.train.replicates import run_grid
+from rnnjax.train.workdir import RESULTS_FILE
 from rnnjax.validation import fail
 
 CONFIG = launch.define_config(__file__, "zaremba_small")
@@ -55,29 +56,15 @@ def grid() -> list[tuple[str, float | None]]:
     return [(cell, rate) for cell in _CELLS.value for rate in rates]
 
 
-def _finished(results: Path, num_epochs: int) -> bool:
-    """True when ``results`` records a completed run of at least ``num_epochs`` epochs."""
-    if not results.is_file():
-        return False
-    recorded = json.loads(results.read_text())
-    return recorded["status"] == "complete" and recorded["num_epochs"] >= num_epochs
-
-
 def compare(config: ml_collections.ConfigDict, workdir: str, allow_changes: list[str]) -> None:
     root = Path(workdir)
-    runs = []
-    for cell, rate in grid():
-        run_dir = root / cell if rate is None else root / cell / f"lr{rate:g}"
-        results = run_dir / RESULTS_FILE
-        if not _finished(results, config.num_epochs):
-            try:
-                train_and_evaluate(cell_config(config, cell, rate), run_dir, allow_changes)
-            except Diverged as err:  # a diverged cell is a result; go on to the next
-                logging.error("%s", err)
-        if results.is_file():
-            runs.append(load_run(results))
-    rows = [{k: v for k, v in run.items() if k != "workdir"} for run in runs]
-    (root / "compare.json").write_text(json.dumps(rows, indent=2) + "\n")
+    rows = {cell if rate is None else f"{cell}/lr{rate:g}": cell_config(config, cell, rate)
+            for cell, rate in grid()}
+    run_grid(LanguageModelTask, rows, root, allow_changes)
+    runs = [load_run(root / row / RESULTS_FILE) for row in rows
+            if (root / row / RESULTS_FILE).is_file()]
+    records = [{k: v for k, v in run.items() if k != "workdir"} for run in runs]
+    (root / "compare.json").write_text(json.dumps(records, indent=2) + "\n")
     print("\n".join(render(table, runs) for table in TABLES) + "\n" + commands(runs))
 
 

@@ -10,7 +10,6 @@ exp(NLL) and, at char level, bits per character NLL / ln 2.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -29,7 +28,9 @@ from rnnjax.models import make_model
 from rnnjax.models.sampling import check_sampling, sample_text
 from rnnjax.train import sharding
 from rnnjax.train.checkpoint import read_config, restore_params
-from rnnjax.train.run import Task, run
+from rnnjax.train.replicates import run_experiment
+from rnnjax.train.run import Task
+from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
 from rnnjax.train.workdir import write_atomic
 from rnnjax.validation import check_positive_int, fail
 
@@ -74,16 +75,14 @@ class LanguageModelTask(Task):
         return ("valid_loss", "min") if self.config.get("patience", 0) else None
 
     def load(self, workdir: Path) -> None:
-        data, mesh = self.config.data, self.mesh
-        for name in ("batch_size", "bptt", "eval_batch_size", "eval_bptt"):
+        data = self.config.data
+        check_batch_sizes(_WHERE, data, self.mesh)
+        for name in ("bptt", "eval_bptt"):
             check_positive_int(_WHERE, f"config.data.{name}", data[name])
-        sharding.check_divisible(_WHERE, "config.data.batch_size", data.batch_size, mesh)
-        sharding.check_divisible(_WHERE, "config.data.eval_batch_size", data.eval_batch_size, mesh)
-        vocab_path = workdir / VOCAB_FILE
+        stored = load_stored(workdir, {VOCAB_FILE: Vocab.load})
         self.corpus = load_corpus(
             data.corpus, data_dir=data.data_dir, path=data.path, level=data.level,
-            max_vocab=None if vocab_path.is_file() else data.max_vocab,
-            vocab=Vocab.load(vocab_path) if vocab_path.is_file() else None)
+            max_vocab=None if stored else data.max_vocab, vocab=stored[0] if stored else None)
         splits = {"train": self.corpus.train_ids, "valid": self.corpus.valid_ids,
                   "test": self.corpus.test_ids}
         for split, ids in splits.items():
@@ -101,16 +100,12 @@ class LanguageModelTask(Task):
         self.eval_ids = {"valid": self.corpus.valid_ids, "test": self.corpus.test_ids}
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for ids in (self.corpus.train_ids, self.corpus.valid_ids, self.corpus.test_ids):
-            digest.update(np.ascontiguousarray(ids, np.int32).tobytes())
-        digest.update("\n".join(self.corpus.vocab.tokens).encode("utf-8"))
-        return digest.hexdigest()
+        corpus = self.corpus
+        return fingerprint([np.asarray(ids, np.int32) for ids in (
+            corpus.train_ids, corpus.valid_ids, corpus.test_ids)], "\n".join(corpus.vocab.tokens))
 
     def save(self, workdir: Path) -> None:
-        path = workdir / VOCAB_FILE
-        if not path.is_file():
-            write_atomic(path, self.corpus.vocab.to_json())
+        save_missing(workdir, {VOCAB_FILE: self.corpus.vocab.to_json()})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         return make_model(self.config.model, vocab_size=len(self.corpus.vocab), rngs=rngs)
@@ -119,7 +114,9 @@ class LanguageModelTask(Task):
         sample = self.config.sample
         check_sampling(_WHERE, "config.sample.", self.corpus.vocab, sample.prime, sample.length,
                        sample.temperature, sample.top_k)
-        self._eval_step = make_eval_step(nnx.graphdef(model), self.mesh)
+
+    def prepare_evaluation(self, graphdef: Any) -> None:
+        self._eval_step = make_eval_step(graphdef, self.mesh)
 
     def initial_state(self, model: nnx.Module) -> Any:
         return model.initial_carry(self.config.data.batch_size)
@@ -187,4 +184,4 @@ def load_model(workdir: str | Path) -> tuple[nnx.Module, Vocab, ml_collections.C
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
                        allow_changes: Iterable[str] = ()) -> dict[str, Any]:
     """Train the language model of ``config`` in ``workdir`` (resuming it); its results."""
-    return run(LanguageModelTask(config), workdir, allow_changes=allow_changes)
+    return run_experiment(LanguageModelTask, config, workdir, allow_changes)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -102,9 +103,7 @@ class NameGeneratorTask(NamesTask):
         return make_model(self.config.model, vocab_size=len(self.vocab),
                           num_conditions=len(self.labels), rngs=rngs)
 
-    def check(self, model: nnx.Module) -> None:
-        graphdef = nnx.graphdef(model)
-
+    def prepare_evaluation(self, graphdef: Any) -> None:
         def nll_sum(params, batch):
             logits, _ = nnx.merge(graphdef, params)(batch["inputs"], None,
                                                     condition=batch["country"])
@@ -151,9 +150,14 @@ class NameGeneratorTask(NamesTask):
                                  max_length=sample.max_length)
             report[country] = {**novelty(names, self.data.members[country], seen),
                                "samples": names}
-        write_json(self.workdir / SAMPLES_FILE, report)
+        self.samples = report
         return {name: float(np.mean([r[name] for r in report.values()]))
                 for name in ("novel_real_fraction", "real_fraction", "copied_fraction")}
+
+    def write_outputs(self, model: nnx.Module, split: str, workdir: Path) -> None:
+        """The test samples and their classes per country: workdir/samples_test.json."""
+        del model, split
+        write_json(workdir / SAMPLES_FILE, self.samples)
 
     def after_epoch(self, model: nnx.Module, epoch: int, workdir: Path, key: jax.Array) -> None:
         """Five names of each of the first five countries, in workdir/samples/."""

@@ -13,7 +13,6 @@ matrix (workdir/confusion_test.json).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -31,9 +30,9 @@ from rnnjax.data import Labels, Vocab
 from rnnjax.data.names import Names, load_names, split_names
 from rnnjax.data.padded import PaddedBatches
 from rnnjax.models import make_model
-from rnnjax.train import sharding
 from rnnjax.train.run import Task
-from rnnjax.train.workdir import write_atomic, write_json
+from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
+from rnnjax.train.workdir import write_json
 from rnnjax.validation import check_positive_int
 
 VOCAB_FILE, LABELS_FILE, CONFUSION_FILE = "vocab.json", "categories.json", "confusion_test.json"
@@ -47,16 +46,13 @@ class NamesTask(Task):
 
     def load(self, workdir: Path) -> None:
         data = self.config.data
-        for name in ("batch_size", "eval_batch_size", "min_names"):
-            check_positive_int(_WHERE, f"config.data.{name}", data[name])
-        for name in ("batch_size", "eval_batch_size"):
-            sharding.check_divisible(_WHERE, f"config.data.{name}", data[name], self.mesh)
-        self.workdir = workdir
+        check_batch_sizes(_WHERE, data, self.mesh)
+        check_positive_int(_WHERE, "config.data.min_names", data.min_names)
         self.data = load_names(data.corpus, min_names=data.min_names, data_dir=data.data_dir)
         self.splits: dict[str, Names] = split_names(self.data)
-        stored = workdir / VOCAB_FILE, workdir / LABELS_FILE
-        if all(path.is_file() for path in stored):
-            self.vocab, self.labels = Vocab.load(stored[0]), Labels.load(stored[1])
+        stored = load_stored(workdir, {VOCAB_FILE: Vocab.load, LABELS_FILE: Labels.load})
+        if stored:
+            self.vocab, self.labels = stored
         else:
             chars = Counter(char for name in self.splits["train"].names for char in name)
             self.vocab = Vocab.from_counts(chars, "char")
@@ -65,17 +61,13 @@ class NamesTask(Task):
             f"{split} {len(names)}" for split, names in self.splits.items()))
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for split, names in self.splits.items():
-            digest.update("\n".join((split, *names.names, *names.categories)).encode("utf-8"))
-        digest.update("\n".join((*self.vocab.tokens, *self.labels.names)).encode("utf-8"))
-        return digest.hexdigest()
+        return fingerprint(["\n".join((split, *names.names, *names.categories))
+                            for split, names in self.splits.items()],
+                           "\n".join((*self.vocab.tokens, *self.labels.names)))
 
     def save(self, workdir: Path) -> None:
-        for name, content in ((VOCAB_FILE, self.vocab.to_json()),
-                              (LABELS_FILE, self.labels.to_json())):
-            if not (workdir / name).is_file():
-                write_atomic(workdir / name, content)
+        save_missing(workdir, {VOCAB_FILE: self.vocab.to_json(),
+                               LABELS_FILE: self.labels.to_json()})
 
     def summary(self) -> dict[str, Any]:
         data = self.config.data
@@ -103,9 +95,7 @@ class NameClassifierTask(NamesTask):
         return make_model(self.config.model, vocab_size=len(self.vocab),
                           num_classes=len(self.labels), rngs=rngs)
 
-    def check(self, model: nnx.Module) -> None:
-        graphdef = nnx.graphdef(model)
-
+    def prepare_evaluation(self, graphdef: Any) -> None:
         def predict(params, chars, lengths):
             logits = nnx.merge(graphdef, params)(chars, lengths)
             return logits.argmax(-1), jax.nn.log_softmax(logits)
@@ -125,7 +115,8 @@ class NameClassifierTask(NamesTask):
         return int(batch["weight"].sum())
 
     def evaluate(self, model: nnx.Module, split: str) -> dict[str, float]:
-        """Loss, accuracy and balanced accuracy; at test also the confusion matrix file."""
+        """Loss, accuracy and balanced accuracy; the confusion matrix is kept for
+        ``write_outputs``."""
         params, classes = nnx.state(model), len(self.labels)
         confusion = np.zeros((classes, classes), np.int64)  # [true, predicted]
         nll = 0.0
@@ -137,12 +128,16 @@ class NameClassifierTask(NamesTask):
             nll -= float(np.asarray(log_probs)[real][np.arange(len(truth)), truth].sum())
         per_class = confusion.sum(1)
         recall = np.diag(confusion)[per_class > 0] / per_class[per_class > 0]
-        if split == "test":
-            write_json(self.workdir / CONFUSION_FILE, {"categories": list(self.labels.names),
-                                                       "confusion": confusion.tolist()})
+        self.confusion = confusion
         total = int(confusion.sum())
         return {"loss": nll / total, "accuracy": int(np.trace(confusion)) / total,
                 "balanced_accuracy": float(recall.mean())}
+
+    def write_outputs(self, model: nnx.Module, split: str, workdir: Path) -> None:
+        """The confusion matrix of the final (test) evaluation: workdir/confusion_test.json."""
+        del model, split
+        write_json(workdir / CONFUSION_FILE, {
+            "categories": list(self.labels.names), "confusion": self.confusion.tolist()})
 
     def describe(self, split: str, metrics: Mapping[str, float]) -> str:
         return (f"{split} loss {metrics['loss']:.4f} | accuracy {100 * metrics['accuracy']:.2f}% "

@@ -10,7 +10,6 @@ BLEU and chrF are sacrebleu's corpus scores of the detokenised output against th
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 from collections.abc import Iterable
@@ -39,8 +38,9 @@ from rnnjax.data.parallel import (
 )
 from rnnjax.models import make_model
 from rnnjax.models.decoding import beam_search, greedy_decode
-from rnnjax.train import sharding
-from rnnjax.train.run import Task, run
+from rnnjax.train.replicates import run_experiment
+from rnnjax.train.run import Task
+from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
 from rnnjax.train.workdir import write_atomic
 from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
 
@@ -83,23 +83,20 @@ class TranslationTask(Task):
 
     def load(self, workdir: Path) -> None:
         data, decode = self.config.data, self.config.decode
-        for name in ("batch_size", "eval_batch_size", "max_length", "source_vocab_size",
-                     "target_vocab_size", "pad_to"):
+        check_batch_sizes(_WHERE, data, self.mesh, ("batch_size",))
+        for name in ("eval_batch_size", "max_length", "source_vocab_size", "target_vocab_size",
+                     "pad_to"):
             check_positive_int(_WHERE, f"config.data.{name}", data[name])
         for name in ("beam_size", "max_length"):
             check_positive_int(_WHERE, f"config.decode.{name}", decode[name])
         check_rate(_WHERE, "config.label_smoothing", self.config.label_smoothing)
         check_choice(_WHERE, "config.data.tokenizer", data.tokenizer, TOKENIZERS)
-        sharding.check_divisible(_WHERE, "config.data.batch_size", data.batch_size, self.mesh)
-        self.workdir = workdir
         self.pairs = load_pairs(None if data.path else data.corpus, path=data.path,
                                 direction=data.direction, data_dir=data.data_dir)
         origin = data.path or f"the prepared {data.corpus} train.tsv"
-        stored = workdir / TOKENIZER_FILE
-        if stored.is_file():
-            payload = json.loads(stored.read_text(encoding="utf-8"))
-            self.tokenizers = [load_tokenizer(payload["kind"], base64.b64decode(payload[side]))
-                               for side in ("source", "target")]
+        stored = load_stored(workdir, {TOKENIZER_FILE: read_tokenizers})
+        if stored:
+            self.tokenizers = stored[0]
         else:
             train = self.pairs["train"]
             self.tokenizers = [
@@ -120,20 +117,15 @@ class TranslationTask(Task):
                                            seed=self.config.seed)
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for tokenizer in self.tokenizers:
-            digest.update(tokenizer.to_bytes())
-        for split in SPLITS:
-            for ids in (*self.examples[split]["source"], *self.examples[split]["target"]):
-                digest.update(ids.tobytes() + b"|")
-        return digest.hexdigest()
+        return fingerprint([t.to_bytes() for t in self.tokenizers], [
+            (ids, b"|") for split in SPLITS
+            for ids in (*self.examples[split]["source"], *self.examples[split]["target"])])
 
     def save(self, workdir: Path) -> None:
-        if not (workdir / TOKENIZER_FILE).is_file():
-            sides = {side: base64.b64encode(t.to_bytes()).decode("ascii")
-                     for side, t in zip(("source", "target"), self.tokenizers, strict=True)}
-            write_atomic(workdir / TOKENIZER_FILE,
-                         json.dumps({"kind": self.config.data.tokenizer, **sides}))
+        sides = {side: base64.b64encode(t.to_bytes()).decode("ascii")
+                 for side, t in zip(("source", "target"), self.tokenizers, strict=True)}
+        save_missing(workdir, {TOKENIZER_FILE: json.dumps({"kind": self.config.data.tokenizer,
+                                                          **sides})})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         return make_model(self.config.model, rngs=rngs, source_vocab_size=len(self.tokenizers[0]),
@@ -143,7 +135,8 @@ class TranslationTask(Task):
         alpha = self.config.decode.alpha
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or alpha < 0:
             fail(_WHERE, "config.decode.alpha", "a number >= 0 (GNMT length penalty)", alpha)
-        graphdef = nnx.graphdef(model)
+
+    def prepare_evaluation(self, graphdef: Any) -> None:
         self._eval_step = jax.jit(lambda params, batch: token_nll(nnx.merge(graphdef, params),
                                                                   batch)[1:])
 
@@ -209,7 +202,7 @@ class TranslationTask(Task):
         if split == "test":
             beam, _ = self.translate(model, split, beam=True)
             metrics |= self._scores(beam, references, "_beam")
-            self._write_test_outputs(greedy, beam, weights)
+            self.test_outputs = greedy, beam, weights
         return metrics
 
     @staticmethod
@@ -217,9 +210,12 @@ class TranslationTask(Task):
         return {f"bleu{suffix}": sacrebleu.corpus_bleu(hypotheses, [references]).score,
                 f"chrf{suffix}": sacrebleu.corpus_chrf(hypotheses, [references]).score}
 
-    def _write_test_outputs(self, greedy: list[str], beam: list[str], weights: list) -> None:
-        """samples/test.tsv (source, reference, greedy, beam) and the first heat maps."""
-        folder = self.workdir / "samples"
+    def write_outputs(self, model: nnx.Module, split: str, workdir: Path) -> None:
+        """The test translations of the final evaluation: samples/test.tsv (source, reference,
+        greedy, beam) and the first ``decode.heatmaps`` attention heat maps."""
+        del model, split
+        greedy, beam, weights = self.test_outputs
+        folder = workdir / "samples"
         folder.mkdir(exist_ok=True)
         rows = ["source\treference\tgreedy\tbeam\n"] + [
             f"{p.source}\t{p.target}\t{g}\t{b}\n"
@@ -264,7 +260,14 @@ class TranslationTask(Task):
                 "tokenizer": data.tokenizer}
 
 
+def read_tokenizers(path: Path) -> list[Any]:
+    """The (source, target) tokenizers a run saved in ``path`` (tokenizers.json)."""
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return [load_tokenizer(payload["kind"], base64.b64decode(payload[side]))
+            for side in ("source", "target")]
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
                        allow_changes: Iterable[str] = ()) -> dict[str, Any]:
     """Train the translation model of ``config`` in ``workdir`` (resuming it); its results."""
-    return run(TranslationTask(config), workdir, allow_changes=allow_changes)
+    return run_experiment(TranslationTask, config, workdir, allow_changes)

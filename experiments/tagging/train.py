@@ -15,7 +15,6 @@ Tokens whose gold tag never occurs in training (e.g. WSJ's ``''``, which the OAN
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -37,7 +36,7 @@ from rnnjax.losses import masked_cross_entropy, sequence_mask
 from rnnjax.models import make_model
 from rnnjax.train import sharding
 from rnnjax.train.run import Task
-from rnnjax.train.workdir import write_atomic
+from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
 from rnnjax.validation import check_positive_int, fail
 
 VOCAB_FILE, TAGS_FILE = "vocab.json", "tags.json"
@@ -83,10 +82,8 @@ class TaggingTask(Task):
 
     def load(self, workdir: Path) -> None:
         data = self.config.data
-        for name in ("batch_size", "eval_batch_size", "min_count"):
-            check_positive_int(_WHERE, f"config.data.{name}", data[name])
-        for name in ("batch_size", "eval_batch_size"):
-            sharding.check_divisible(_WHERE, f"config.data.{name}", data[name], self.mesh)
+        check_batch_sizes(_WHERE, data, self.mesh)
+        check_positive_int(_WHERE, "config.data.min_count", data.min_count)
         options = {"data_dir": data.data_dir, "format": data.format,
                    "word_column": data.word_column, "tag_column": data.tag_column}
         self.splits = tagged_splits(data.corpus, valid=data.valid, test=data.test, **options)
@@ -99,9 +96,9 @@ class TaggingTask(Task):
                  repr(data.vectors_vocab))
         self.vectors = (load_vectors(data.vectors, data_dir=data.data_dir) if data.vectors
                         else None)
-        stored = workdir / VOCAB_FILE, workdir / TAGS_FILE
-        if all(path.is_file() for path in stored):
-            self.vocab, self.tags = Vocab.load(stored[0]), Labels.load(stored[1])
+        stored = load_stored(workdir, {VOCAB_FILE: Vocab.load, TAGS_FILE: Labels.load})
+        if stored:
+            self.vocab, self.tags = stored
         else:
             self.vocab = Vocab.from_counts(counts, "word", min_count=data.min_count)
             if data.vectors_vocab:  # the pretrained words after the training words
@@ -135,18 +132,12 @@ class TaggingTask(Task):
         return out
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for split in sorted(self.examples):
-            for field in ("words", "tags"):
-                for ids in self.examples[split][field]:
-                    digest.update(ids.tobytes() + b"|")
-        digest.update("\n".join((*self.vocab.tokens, *self.tags.names)).encode("utf-8"))
-        return digest.hexdigest()
+        return fingerprint([(ids, b"|") for split in sorted(self.examples)
+                            for field in ("words", "tags") for ids in self.examples[split][field]],
+                           "\n".join((*self.vocab.tokens, *self.tags.names)))
 
     def save(self, workdir: Path) -> None:
-        for name, content in ((VOCAB_FILE, self.vocab.to_json()), (TAGS_FILE, self.tags.to_json())):
-            if not (workdir / name).is_file():
-                write_atomic(workdir / name, content)
+        save_missing(workdir, {VOCAB_FILE: self.vocab.to_json(), TAGS_FILE: self.tags.to_json()})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         embeddings = None
@@ -160,9 +151,7 @@ class TaggingTask(Task):
         return make_model(self.config.model, vocab_size=len(self.vocab),
                           num_tags=len(self.tags), rngs=rngs, embeddings=embeddings)
 
-    def check(self, model: nnx.Module) -> None:
-        graphdef = nnx.graphdef(model)
-
+    def prepare_evaluation(self, graphdef: Any) -> None:
         def step(params, batch):
             logits = nnx.merge(graphdef, params)(batch["words"], batch["words_lengths"])
             mask = sequence_mask(batch["words_lengths"], logits.shape[1], batch["weight"])

@@ -12,7 +12,6 @@ epoch to ``WORKDIR/vectors.txt`` (word2vec text format) with ``vocab.tsv`` (word
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,9 @@ from rnnjax.data.skipgram import (
 )
 from rnnjax.data.word_benchmarks import WORD_PAIRS
 from rnnjax.models.word2vec import SkipGram, make_sparse_train_step
-from rnnjax.train.run import Task, run
-from rnnjax.train.workdir import write_atomic
+from rnnjax.train.replicates import run_experiment
+from rnnjax.train.run import Task
+from rnnjax.train.task_data import fingerprint, save_missing
 from rnnjax.validation import check_choice, check_positive_int, fail
 
 VECTORS_FILE = "vectors.txt"
@@ -140,15 +140,13 @@ class Word2VecTask(Task):
                      data.min_count, self.batches.num_pairs(0))
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256("\n".join(self.vocab.words).encode("utf-8"))
-        for array in (self.vocab.counts, self.ids, self.sentence_ids):
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return digest.hexdigest()
+        return fingerprint("\n".join(self.vocab.words), self.vocab.counts, self.ids,
+                           self.sentence_ids)
 
     def save(self, workdir: Path) -> None:
-        write_atomic(workdir / VOCAB_FILE, "".join(
+        save_missing(workdir, {VOCAB_FILE: "".join(
             f"{word}\t{count}\n" for word, count in zip(self.vocab.words,
-                                                        self.vocab.counts.tolist(), strict=True)))
+                                                        self.vocab.counts.tolist(), strict=True))})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         return SkipGram(len(self.vocab), self.config.model.dim, rngs=rngs)
@@ -229,4 +227,4 @@ class Word2VecTask(Task):
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,
                        allow_changes: Iterable[str] = ()) -> dict[str, Any]:
     """Train word2vec with ``config`` in ``workdir`` (resuming it); its results."""
-    return run(Word2VecTask(config), workdir, allow_changes=allow_changes)
+    return run_experiment(Word2VecTask, config, workdir, allow_changes)

@@ -261,11 +261,16 @@ def run_grid(make_task: MakeTask, rows: Mapping[str, ml_collections.ConfigDict],
              allow_changes: Iterable[str] = (), *, num_folds: int | None = None
              ) -> dict[str, dict[str, Any] | None]:
     """Every named row's config through ``run_experiment`` in ``workdir/<row>`` (a row name may
-    hold "/" for nested folders): resumable, finished rows read back, each row with its own
-    results.json. A row whose training diverges is logged and has None; the grid goes on."""
+    hold "/" for nested folders): resumable, each row with its own results.json. A finished
+    plain row (complete for as many epochs) is read back, not rerun; a row of replicates is
+    checked and aggregated by ``run_replicates``. A row whose training diverges is logged and
+    has None; the grid goes on."""
     root = Path(workdir)
     results: dict[str, dict[str, Any] | None] = {}
     for row, config in rows.items():
+        if replicate_list(config, num_folds) is None and _finished(root / row, config):
+            results[row] = stored_json(root / row / RESULTS_FILE)
+            continue
         try:
             results[row] = run_experiment(make_task, config, root / row, allow_changes,
                                           num_folds=num_folds)

@@ -2,8 +2,9 @@
 
 The expected values were recorded with the v1 protocol at commit 78df4ce (before the harness
 gained its evaluation and output hooks, the shared helpers, the replicate spec and the grid
-runner): the training loss of every step (metrics.jsonl) and the final test loss. A change to
-the harness that alters what any experiment trains or scores changes them.
+runner): the training loss of every step (metrics.jsonl), the final test loss and the data
+fingerprint. A change to the harness that alters what any experiment trains, scores or
+fingerprints changes them.
 """
 
 from __future__ import annotations
@@ -100,9 +101,22 @@ V1_LOSSES: dict[str, tuple[list[float], float]] = {
     "word2vec": ([4.118259429931641, 4.129117965698242], 4.11800479888916),
 }
 
+# The data fingerprints (run.json) of the same runs under v1: the shared fingerprint helper
+# reproduces each task's digest, so workdirs of v1 runs resume.
+V1_FINGERPRINTS = {
+    "classify": "cb4ff9b23da0e491cbfb692b2729ce98032e4efdfd8a01864eb327786059d995",
+    "lm": "62666c1c99b124daa78d43affbb237244adeca96eb910ba091374ed1d5992333",
+    "names": "d0628f40381b68f792204a7053b7ecb2b5c2785d21a954c5cc96d59551a73f8f",
+    "names_generator": "d0628f40381b68f792204a7053b7ecb2b5c2785d21a954c5cc96d59551a73f8f",
+    "seq2seq": "44a714b9bbe8e1714e860b07d8300cd6283145b2482fb214f67c78decfebe74a",
+    "tagging": "f407312d7682ff0916369497651c5a9e778d6b5cff9db7831156dcdba0bde73d",
+    "word2vec": "45ccf1c1490731c7fcdc2ea656738c44a3a630ac4f9496260921f42b8e8bb422",
+}
 
-def _train(case: str, folder: Path) -> tuple[list[float], float]:
-    """Run the case's quick config for one epoch of STEPS steps; its losses."""
+
+def _train(case: str, folder: Path) -> tuple[list[float], float, str]:
+    """Run the case's quick config for one epoch of STEPS steps; its losses and data
+    fingerprint."""
     import importlib
 
     module, variant, make_data, overrides = CASES[case]
@@ -117,12 +131,13 @@ def _train(case: str, folder: Path) -> tuple[list[float], float]:
         "replicate"]
     losses = [row["train_loss"] for row in read_metrics(run_dir) if "epoch" not in row]
     final = json.loads((run_dir / "results.json").read_text())["test_loss"]
-    return losses, final
+    return losses, final, json.loads((run_dir / "run.json").read_text())["fingerprint"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_quick_config_losses_equal_the_v1_protocol(case, tmp_path):
-    losses, final = _train(case, tmp_path)
+    losses, final, fingerprint = _train(case, tmp_path)
     expected_losses, expected_final = V1_LOSSES[case]
     assert losses == pytest.approx(expected_losses, rel=1e-6)
     assert final == pytest.approx(expected_final, rel=1e-6)
+    assert fingerprint == V1_FINGERPRINTS[case]

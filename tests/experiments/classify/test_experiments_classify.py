@@ -65,7 +65,7 @@ def test_a_finished_run_is_read_and_more_seeds_extend_it(quick_run, tsv):
     again = train_and_evaluate(quick(tsv), quick_run)
     assert again["replicates"] == json.loads((quick_run / "results.json").read_text())[
         "replicates"]
-    assert replicates(quick(tsv, seeds=(0, 1))) == [
+    assert replicates(quick(tsv, seeds=2)) == [
         {"seed": 0, "data.fold": 0}, {"seed": 0, "data.fold": 1},
         {"seed": 1, "data.fold": 0}, {"seed": 1, "data.fold": 1}]
 
