@@ -388,12 +388,13 @@ class Bidirectional(nnx.Module):
         return y, (carry_f, carry_b)
 
 
-def check_dilations(where: str, dilations: Any, num_layers: int) -> tuple[int, ...]:
+def check_dilations(where: str, dilations: Any, num_layers: int, name: str = "dilations"
+                    ) -> tuple[int, ...]:
     """``dilations``: one positive int per layer (Chang et al. 2017 use 2^l for layer l)."""
     if (not isinstance(dilations, list | tuple) or len(dilations) != num_layers
             or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
                        for d in dilations)):
-        fail(where, "dilations", f"{num_layers} positive ints (one per layer, e.g. "
+        fail(where, name, f"{num_layers} positive ints (one per layer, e.g. "
              f"{[2 ** layer for layer in range(num_layers)]})", repr(dilations))
     return tuple(dilations)
 
