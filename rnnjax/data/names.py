@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnjax.data.corpora import SPLITS
 from rnnjax.data.prepare import Package, Source, prepared_dir, read_texts, register
 from rnnjax.data.text import read_text, split_lines
 from rnnjax.validation import check_positive_int, fail
 
 NAM_DICT = "nam_dict"
 NAM_DICT_FILE = "nam_dict.txt"
-SPLITS = ("train", "valid", "test")
 OTHER_COUNTRIES = "other countries"
 _NAME_COLUMNS = slice(3, 29)
 _SORT_COLUMN = 29

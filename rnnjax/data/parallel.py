@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnjax.data.corpora import SPLITS
 from rnnjax.data.prepare import (
     Package,
     Source,
@@ -35,7 +36,6 @@ from rnnjax.data.vocab import Vocab
 from rnnjax.validation import check_choice, check_positive_int, fail
 
 TRANS_DE_EN = "trans_de_en"
-SPLITS = ("train", "valid", "test")
 DIRECTIONS = ("de-en", "en-de")
 TEST_PERCENT, VALID_PERCENT = 5, 5
 _DICTIONARY = "usr/share/trans/de-en"

