@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnjax.train.workdir import RESULTS_FILE
 from rnnjax.validation import one_line
 
-RESULTS_FILE = "results.json"
 Run = dict[str, Any]
 
 
