@@ -264,22 +264,6 @@ def time_child(spec: str) -> dict:
             "padded_lengths": sorted({int(b["tokens"].shape[1]) for b in data})}
 
 
-def machine() -> dict[str, str]:
-    """The CPU, the library versions and the JAX backend."""
-    import platform
-
-    import jax
-    import torch
-
-    from rnnjax.train.metrics import machine as describe
-
-    with open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f
-                    if line.startswith("model name")), platform.processor())
-    return {"machine": describe(), "cpu_model": cpu, "jax": jax.__version__,
-            "torch": torch.__version__}
-
-
 def run_child(model: str, impl: str) -> dict | None:
     cmd = [sys.executable, "-m", "benchmarks.classify_cpu", f"--child={model}:{impl}",
            f"--batches={_BATCHES.value}", f"--passes={_PASSES.value}",
@@ -298,6 +282,8 @@ def run_child(model: str, impl: str) -> dict | None:
 
 def curves() -> None:
     """Test accuracy of fold 0 after every epoch, per variant, mean over seeds; JSON + table."""
+    from rnnjax.train.metrics import machine_details
+
     if _THREADS.value:
         import torch
 
@@ -325,13 +311,16 @@ def curves() -> None:
     table = "\n".join(lines)
     print(table)
     with open(_OUT.value.replace("classify_cpu.json", "classify_curves.json"), "w") as f:
-        json.dump({"machine": machine(), "command": " ".join(sys.argv), "epochs": _EPOCHS.value,
+        json.dump({"machine": machine_details(), "command": " ".join(sys.argv),
+                   "epochs": _EPOCHS.value,
                    "seeds": _SEEDS.value, "test_accuracy": accuracy, "table": table}, f,
                   indent=1)
 
 
 def main(argv):
     del argv
+    from rnnjax.train.metrics import machine_details
+
     if _CHILD.value:
         print(json.dumps(time_child(_CHILD.value)))
         return
@@ -365,7 +354,7 @@ def main(argv):
     print(table)
     os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
     with open(_OUT.value, "w") as f:
-        json.dump({"machine": machine(), "command": " ".join(sys.argv), "rows": rows,
+        json.dump({"machine": machine_details(), "command": " ".join(sys.argv), "rows": rows,
                    "batches": _BATCHES.value, "batch_size": BATCH, "threads": _THREADS.value,
                    "load_average_1min": [load_before, os.getloadavg()[0]], "table": table},
                   f, indent=1)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+
+from rnnjax.train.metrics import machine_details as machine
 
 
 def torch_threads(requested: int = 0) -> int:
@@ -85,29 +86,6 @@ def ratio_table(rows: list[dict], impls: Iterable[str], value: str, *, reference
                  if i in by_impl else "-" for i in impls]
         lines.append(f"| {group} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def machine() -> dict:
-    """Platform, CPU model and the versions of Python, jax and torch."""
-    import jax
-    import jaxlib
-
-    info = {"platform": platform.platform(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "jax": jax.__version__, "jaxlib": jaxlib.__version__}
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-    except ImportError:
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
-                                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return info
 
 
 def write_record(path: str, payload: dict, load_before: float) -> None:

@@ -1,4 +1,5 @@
-"""Metrics of a run: a writer for JSON lines + TensorBoard, the reader, the machine description."""
+"""Metrics of a run: a writer for JSON lines + TensorBoard, the reader, and the one description
+of the machine (``machine()`` for results.json, ``machine_details()`` for benchmark records)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,31 @@ def machine() -> str:
     kinds = sorted({d.device_kind for d in devices})
     return (f"{os.cpu_count()}-core {platform.machine()} CPU, {len(devices)} x "
             f"{'/'.join(kinds)} ({jax.default_backend()})")
+
+
+def machine_details() -> dict[str, Any]:
+    """``machine()`` and the platform, CPU model, core count and the versions of Python, jax,
+    jaxlib and (when installed) torch: the machine of a benchmark record."""
+    import jax
+    import jaxlib
+
+    info: dict[str, Any] = {
+        "machine": machine(), "platform": platform.platform(), "processor": platform.processor(),
+        "cpu_count": os.cpu_count(), "python": platform.python_version(), "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
+                                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
 
 
 def summary_writer(logdir: str | os.PathLike) -> Any:
