@@ -6,6 +6,12 @@ x_t = [y_t, c_{t+1}], the value and (``calendar=True``) the calendar features of
 point (``rnnjax.data.series.calendar_features``: known in advance), so the output at the last
 context step already knows the season of the first forecast point.
 
+Window normalisation (``window_norm=True``, the default): the mean of each window's valid
+context values is subtracted from its inputs (and teacher values) and added back to the location
+outputs (point, mean, quantiles), so the network forecasts relative to the window's level, as
+DeepAR (Salinas et al. 2020) divides by the context's mean; a level never seen in training (a
+trending series' test part) then looks like one that was.
+
 Decoders:
 
 * ``"direct"`` (multi-output, Ben Taieb et al. 2012 "MIMO"): the last valid output h_C and the
@@ -81,7 +87,8 @@ class RNNForecaster(nnx.Module):
     def __init__(self, horizon: int, *, rngs: nnx.Rngs, cell: str = "lstm",
                  hidden_size: int = 64, num_layers: int = 1, decoder: str = "direct",
                  head: str = "quantile", level: float = 0.9, point_loss: str = "mae",
-                 calendar: bool = True, dropout: float = 0.0, impl: str = "auto"):
+                 calendar: bool = True, window_norm: bool = True, dropout: float = 0.0,
+                 impl: str = "auto"):
         self.horizon = check_positive_int(_WHERE, "horizon", horizon)
         check_positive_int(_WHERE, "hidden_size", hidden_size)
         check_positive_int(_WHERE, "num_layers", num_layers)
@@ -92,6 +99,7 @@ class RNNForecaster(nnx.Module):
             fail(_WHERE, "level", "a coverage in (0, 1), e.g. 0.9", repr(level))
         self.level = float(level)
         self.calendar = bool(calendar)
+        self.window_norm = bool(window_norm)
         self.num_outputs = {"point": 1, "gaussian": 2, "quantile": 3}[head]
         features = 1 + CALENDAR_FEATURES * self.calendar
         self.rnn = StackedRNN(cell, features, hidden_size, num_layers, rngs=rngs,
@@ -122,6 +130,27 @@ class RNNForecaster(nnx.Module):
                  f"shape {tuple(future_calendar.shape)}")
         if lengths is None:
             lengths = jnp.full((batch,), steps, jnp.int32)
+        valid = jnp.arange(steps)[None, :] < lengths[:, None]
+        level = jnp.zeros((batch, 1))
+        if self.window_norm:
+            level = (jnp.where(valid, context, 0.0).sum(1, keepdims=True)
+                     / jnp.maximum(lengths, 1)[:, None])
+        context = jnp.where(valid, context - level, 0.0)
+        if teacher is not None:
+            teacher = teacher - level
+        return self._add_level(self._forecast(context, context_calendar, future_calendar,
+                                              lengths, teacher, dropout_key), level)
+
+    def _add_level(self, outputs: Array, level: Array) -> Array:
+        """Shift the location outputs (all but the Gaussian's sigma) by ``level`` [B, 1]."""
+        location = jnp.asarray([1.0, 0.0] if self.head == "gaussian"
+                               else [1.0] * self.num_outputs)
+        return outputs + level[:, :, None] * location
+
+    def _forecast(self, context: Array, context_calendar: Array, future_calendar: Array,
+                  lengths: Array, teacher: Array | None, dropout_key: Array | None) -> Array:
+        """The head's outputs for normalised inputs (``__call__``)."""
+        batch, steps = context.shape
         # the calendar of the point after context step t: t + 1 inside the context, else the
         # (t + 1 - length)-th future point
         t = jnp.arange(steps)[None, :]

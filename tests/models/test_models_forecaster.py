@@ -137,3 +137,20 @@ def test_learns_a_sine_wave():
     trained = nnx.merge(graphdef, params)
     mse = float(jnp.mean(jnp.square(trained.point(trained(ctx, past, future)) - targets)))
     assert mse < 2 * noise ** 2 + 0.005, mse
+
+
+def test_window_norm_makes_forecasts_follow_the_level():
+    """With window normalisation, adding c to the context adds c to every location output (and
+    leaves the Gaussian's sigma); without it, it does not."""
+    context, past, future = _inputs()
+    for head in ("gaussian", "quantile"):
+        model = RNNForecaster(H, rngs=nnx.Rngs(3), cell="gru", hidden_size=8, head=head,
+                              decoder="autoregressive")
+        base, shifted = model(context, past, future), model(context + 5.0, past, future)
+        np.testing.assert_allclose(model.point(shifted), model.point(base) + 5.0, atol=1e-4)
+        np.testing.assert_allclose(model.interval(shifted)[0], model.interval(base)[0] + 5.0,
+                                   atol=1e-4)
+    plain = RNNForecaster(H, rngs=nnx.Rngs(3), cell="gru", hidden_size=8, window_norm=False)
+    moved = plain.point(plain(context + 5.0, past, future)) - plain.point(plain(context, past,
+                                                                               future))
+    assert not np.allclose(moved, 5.0, atol=1e-2)

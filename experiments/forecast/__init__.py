@@ -1,0 +1,1 @@
+"""Time-series forecasting: ``python -m experiments.forecast --workdir=DIR [--config=...]``."""

@@ -1,0 +1,5 @@
+"""``python -m experiments.forecast``: see experiments/forecast/main.py."""
+
+from experiments.forecast.main import main
+
+main()
