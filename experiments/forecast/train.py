@@ -38,7 +38,7 @@ from rnnjax.data.series import (
     training_starts,
     windows,
 )
-from rnnjax.forecasting import BASELINES, baseline_forecasts, mase_scale, scores
+from rnnjax.forecasting import BASELINES, Forecasts, baseline_forecasts, mase_scale, scores
 from rnnjax.models import make_model
 from rnnjax.train.run import Task
 from rnnjax.train.task_data import fingerprint
@@ -50,10 +50,17 @@ SCALERS_FILE = "series.json"  # per-series scaler, period and frequency, for pre
 PARAMS_FILE = "forecaster.npz"  # the selected model's parameters (the test forecasts' model)
 FORECASTS_FILE = "forecasts.csv"
 PLOT_FILE = "forecasts.png"
-# baseline forecasts already computed in this process: (data digest, split, method) -> Forecasts
-_BASELINE_CACHE: dict[tuple[str, str, str], Any] = {}
+# baseline forecasts already computed in this process (the replicates of one run share them):
+# (data digest, method, horizon, level) -> Forecasts of the valid then test origins per series
+_BASELINE_CACHE: dict[tuple, list[Forecasts]] = {}
 # series arrays per window (see rnnjax.data.series.windows)
 _FIELDS = ("context", "targets", "context_calendar", "future_calendar")
+
+
+def _rows(forecast: Forecasts, valid_origins: int, split: str) -> Forecasts:
+    """The rows of ``split``'s origins in forecasts of the valid then the test origins."""
+    rows = slice(0, valid_origins) if split == "valid" else slice(valid_origins, None)
+    return Forecasts(forecast.point[rows], forecast.lower[rows], forecast.upper[rows])
 
 
 def data_options(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,17 +171,20 @@ class ForecastTask(Task):
 
         self._predict = jax.jit(predict)
         digest = self.fingerprint()
-        self.baseline_forecasts: dict[str, dict[str, list]] = {}
-        for split in ("valid", "test"):
-            for method in self.baselines:
-                key = (digest, split, method, self.horizon, self.config.model.level)
-                if key not in _BASELINE_CACHE:
-                    _BASELINE_CACHE[key] = [
-                        baseline_forecasts(method, s.values, sp.train_end, sp.origins(split),
-                                           self.horizon, self.period, self.config.model.level)
-                        for s, sp in zip(self.series, self.splits, strict=True)]
-                    logging.info("%s baseline fitted for %s", method, split)
-                self.baseline_forecasts.setdefault(split, {})[method] = _BASELINE_CACHE[key]
+        self.baseline_forecasts: dict[str, dict[str, list]] = {"valid": {}, "test": {}}
+        for method in self.baselines:  # one fit per series, forecasting both parts' origins
+            key = (digest, method, self.horizon, self.config.model.level)
+            if key not in _BASELINE_CACHE:
+                _BASELINE_CACHE[key] = [
+                    baseline_forecasts(method, s.values, sp.train_end,
+                                       sp.origins("valid") + sp.origins("test"), self.horizon,
+                                       self.period, self.config.model.level)
+                    for s, sp in zip(self.series, self.splits, strict=True)]
+                logging.info("%s baseline fitted", method)
+            for split in ("valid", "test"):
+                self.baseline_forecasts[split][method] = [
+                    _rows(forecast, len(sp.origins("valid")), split)
+                    for forecast, sp in zip(_BASELINE_CACHE[key], self.splits, strict=True)]
 
     def forecasts(self, model: nnx.Module, split: str) -> tuple[list[dict[str, np.ndarray]],
                                                                  float]:
