@@ -26,12 +26,12 @@ origin of a part with the true history before that origin (parameters fixed, sta
 * ``arima``: statsmodels' ``SARIMAX``: ARIMA(p,1,q)(0,1,1)_m for a seasonal series (the
   (0,1,1)(0,1,1) "airline model" of Box & Jenkins among (p, q) in {(0,1), (1,1), (1,0)}),
   ARIMA(p,1,q) otherwise, chosen by AIC; Gaussian intervals from the state-space model.
-  For a long season (m > ``LONG_SEASON``, e.g. 48 half-hours) a seasonal ARIMA's state is too
-  large to fit in minutes, so the series is seasonally adjusted by STL (Cleveland et al. 1990,
-  robust, re-run on each origin's history), ARIMA(p,1,q) fits the adjusted training part, and
-  the last season of the STL seasonal component is added back (seasonal naive on it; the
-  interval ignores the seasonal component's uncertainty). ETS with such a season starts from
-  statsmodels' heuristic initial states instead of estimating m of them.
+  For a long season (m > ``LONG_SEASON``, e.g. 24 hours or 48 half-hours) a seasonal ARIMA's
+  state is too large to fit in minutes on long series, so the series is seasonally adjusted by
+  STL (Cleveland et al. 1990, robust, re-run on each origin's history), ARIMA(p,1,q) fits the
+  adjusted training part, and the last season of the STL seasonal component is added back
+  (seasonal naive on it; the interval ignores the seasonal component's uncertainty). ETS with
+  such a season starts from statsmodels' heuristic initial states instead of estimating m.
 
 statsmodels is imported only when ETS or ARIMA is asked for (its import takes seconds).
 """
@@ -51,8 +51,8 @@ BASELINES = ("naive", "seasonal_naive", "ets", "arima")
 _WHERE = "forecasting"
 # the (p, q) orders ``arima`` compares by AIC
 ARIMA_ORDERS = ((0, 1), (1, 1), (1, 0))
-# seasonal periods above this: STL + ARIMA, heuristic ETS initialisation
-LONG_SEASON = 24
+# seasonal periods above this (a year of months): STL + ARIMA, heuristic ETS initialisation
+LONG_SEASON = 12
 
 
 # ---- metrics -----------------------------------------------------------------------------
