@@ -12,8 +12,8 @@ from rnnjax.cells import LSTMCell, make_cell
 from rnnjax.layers import RNN
 from rnnjax.lstm_xla import lstm_recurrence_scan, lstm_recurrence_xla
 
-pytestmark = pytest.mark.skipif(not cpu_kernels.available(),
-                                reason=f"fused CPU kernel unavailable: {cpu_kernels.load_error()}")
+needs_kernel = pytest.mark.skipif(
+    not cpu_kernels.available(), reason=f"fused CPU kernel unavailable: {cpu_kernels.load_error()}")
 
 fused = cpu_kernels.lstm_recurrence_cpu
 
@@ -38,10 +38,10 @@ def weighted_sum(fn, seq_lengths, seed=5):
 
 
 # (batch, time, hidden, heads, lengths): batch 5 splits unevenly over the threads
-CASES = [(3, 5, 8, 1, None), (5, 6, 16, 1, (6, 2, 6, 1, 3)), (3, 5, 8, 2, (5, 1, 3)),
-         (1, 1, 4, 1, None), (2, 4, 12, 3, (2, 4))]
+CASES = [(5, 6, 16, 1, (6, 2, 6, 1, 3)), (1, 1, 4, 1, None), (2, 4, 12, 3, (2, 4))]
 
 
+@needs_kernel
 @pytest.mark.parametrize(("batch", "time", "hidden", "heads", "lengths"), CASES)
 def test_values_and_gradients_equal_the_autodiff_reference(batch, time, hidden, heads, lengths):
     args = arrays(batch, time, hidden, heads)
@@ -58,6 +58,7 @@ def test_values_and_gradients_equal_the_autodiff_reference(batch, time, hidden, 
                  rtol=1e-5, atol=2e-6)
 
 
+@needs_kernel
 @pytest.mark.parametrize("threads", ["1", "3"])
 def test_thread_count_does_not_change_results(monkeypatch, threads):
     args = arrays(5, 4, 8, 1)
@@ -69,6 +70,7 @@ def test_thread_count_does_not_change_results(monkeypatch, threads):
                  rtol=1e-6, atol=1e-6)
 
 
+@needs_kernel
 def test_bfloat16_matches_the_xla_path():
     args = arrays(3, 6, 8, 2, jnp.bfloat16)
     lengths = jnp.array([6, 2, 4])
@@ -83,6 +85,7 @@ def test_bfloat16_matches_the_xla_path():
                  rtol=3e-2, atol=3e-2)
 
 
+@needs_kernel
 def test_equals_torch_lstm_values_and_recurrent_weight_gradient():
     torch = pytest.importorskip("torch")
     batch, time, inputs, hidden = 3, 7, 5, 6
@@ -108,6 +111,7 @@ def test_equals_torch_lstm_values_and_recurrent_weight_gradient():
     assert_close(jax.grad(loss)(w_h)[0], numpy(lstm.weight_hh_l0.grad.T), rtol=1e-5, atol=1e-5)
 
 
+@needs_kernel
 def test_layer_impl_cpu_fused_equals_xla_with_reverse_lengths_and_carry():
     cell = LSTMCell(3, 8, rngs=nnx.Rngs(0), num_heads=2)
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 6, 3))
@@ -133,6 +137,7 @@ def test_layer_rejects_cpu_fused_for_other_cells():
         RNN(make_cell("gru", 3, 4, rngs=nnx.Rngs(0)), impl="cpu_fused")
 
 
+@needs_kernel
 def test_rejects_inputs_outside_the_kernel_dtypes():
     gates_x, w_h, h0, c0 = arrays(2, 3, 8, 1)
     with pytest.raises(TypeError, match="w_h must be of gates_x's dtype float32"):
@@ -141,3 +146,17 @@ def test_rejects_inputs_outside_the_kernel_dtypes():
         fused(gates_x, w_h, h0.astype(jnp.bfloat16), c0)
     with pytest.raises(ValueError, match=r"gates_x must be of last dimension 32"):
         fused(gates_x[..., :30], w_h, h0, c0)
+
+
+def test_without_the_extension_rnnjax_runs_the_other_impls(monkeypatch):
+    assert "rnnjax.cpu_kernels._absent is not built" in cpu_kernels._load(
+        "rnnjax.cpu_kernels._absent")
+    monkeypatch.setattr(cpu_kernels, "available", lambda: False)
+    monkeypatch.setattr(cpu_kernels, "load_error", lambda: "the extension is not built")
+    cell = LSTMCell(3, 4, rngs=nnx.Rngs(0))
+    with pytest.raises(RuntimeError, match=r'impl must be "xla" or "auto" \(the extension is not'):
+        RNN(cell, impl="cpu_fused")
+    layer = RNN(cell)
+    assert layer.resolved_impl() == "xla"
+    y, _ = layer(jnp.ones((2, 3, 3)))
+    assert y.shape == (2, 3, 4) and bool(jnp.all(jnp.isfinite(y)))

@@ -38,12 +38,16 @@ _EXTENSION = f"{__name__}._lstm"
 _WHERE = "lstm_recurrence_cpu"
 
 
-@functools.cache
 def load_error() -> str | None:
     """None once the extension is loaded and its FFI targets registered; else the reason."""
-    spec = importlib.util.find_spec(_EXTENSION)
+    return _load(_EXTENSION)
+
+
+@functools.cache
+def _load(extension: str) -> str | None:
+    spec = importlib.util.find_spec(extension)
     if spec is None or spec.origin is None:
-        return (f"the extension {_EXTENSION} is not built (`pip install -e .` builds it with a "
+        return (f"the extension {extension} is not built (`pip install -e .` builds it with a "
                 "C++17 compiler; see BUILD.md)")
     try:
         import scipy_openblas32
@@ -54,7 +58,7 @@ def load_error() -> str | None:
                     mode=ctypes.RTLD_GLOBAL)
         library = ctypes.CDLL(spec.origin)
     except (ImportError, OSError) as error:
-        return f"the extension {_EXTENSION} does not load: {error}"
+        return f"the extension {extension} does not load: {error}"
     for target, symbol in _TARGETS.items():
         jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(getattr(library, symbol)),
                                     platform="cpu")
