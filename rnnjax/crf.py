@@ -164,12 +164,13 @@ class CRF(nnx.Module):
                 fail("CRF", "tag_names", f"{num_tags} tag names with scheme={scheme!r}",
                      repr(tag_names))
             masks = allowed_transitions(tag_names, scheme)
-        self.allowed = nnx.List([nnx.Variable(jnp.asarray(m)) for m in masks])
+        # static (part of the graph definition, never a parameter): nested tuples of bools
+        self.allowed = tuple(tuple(np.asarray(m).tolist()) for m in masks)
 
     def scores(self) -> tuple[Array, Array, Array]:
         """(A, s, f) with every forbidden entry set to ``FORBIDDEN``."""
         params = (self.transitions[...], self.start[...], self.end[...])
-        return tuple(jnp.where(mask[...], p, FORBIDDEN)
+        return tuple(jnp.where(np.asarray(mask), p, FORBIDDEN)
                      for p, mask in zip(params, self.allowed, strict=True))
 
     def log_likelihood(self, emissions: Array, tags: Array, lengths: Array) -> Array:

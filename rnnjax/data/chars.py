@@ -3,8 +3,8 @@
 
 A word longer than ``max_word_length`` keeps its first ``max_word_length - 1`` characters and its
 last one (suffixes matter most for tagging); characters unseen in training map to ``<unk>``
-(id 0). W is ``padded_length`` of the batch's longest word (a short ladder of widths, so a jitted
-step sees few shapes); padded characters and padded words are 0 with length 0.
+(id 0). W is ``padded_length(max_word_length)`` for every batch (so a jitted step compiles once
+per sentence length only); padded characters and padded words are 0 with length 0.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class CharWords:
     """The character ids of every word of ``sentences`` (each a sequence of words)."""
 
     def __init__(self, sentences: Sequence[Sequence[str]], vocab: Vocab, *,
-                 max_word_length: int = 20):
+                 max_word_length: int = 16):
         self.max_word_length = check_positive_int(_WHERE, "max_word_length", max_word_length)
         if vocab.level != "char":
             fail(_WHERE, "vocab", "a char-level Vocab", repr(vocab))
@@ -52,7 +52,7 @@ class CharWords:
         lengths = np.zeros((len(rows), time), np.int32)
         for b, words in enumerate(rows):
             lengths[b, :len(words)] = [len(w) for w in words]
-        chars = np.zeros((len(rows), time, padded_length(int(lengths.max(initial=1)))), np.int32)
+        chars = np.zeros((len(rows), time, padded_length(self.max_word_length)), np.int32)
         for b, words in enumerate(rows):
             for t, ids in enumerate(words):
                 chars[b, t, :len(ids)] = ids

@@ -74,9 +74,10 @@ def ner_splits(corpus: str | os.PathLike, *, valid: str | os.PathLike | None = N
         splits = tagged_splits(corpus, valid=valid, test=test, data_dir=data_dir,
                                format="conll", word_column=word_column, tag_column=tag_column)
     converted, repaired = {}, {}
+    source = source_scheme
     for split, sentences in splits.items():
         try:
-            source = source_scheme or detect_scheme([tags for _, tags in splits["train"]])
+            source = source or detect_scheme([tags for _, tags in splits["train"]])
             tags, repaired[split] = convert_tags([t for _, t in sentences], scheme, source)
         except ValueError as err:  # a tag that is no entity tag names its column
             fail(_WHERE, f"the tags of the {split} split (column {tag_column})",

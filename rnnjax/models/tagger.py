@@ -26,11 +26,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import optax
 from flax import nnx
 
 from rnnjax import regularizers
 from rnnjax.crf import CRF
-from rnnjax.losses import masked_cross_entropy, sequence_mask
+from rnnjax.losses import sequence_mask
 from rnnjax.models.char_features import CHAR_ENCODERS
 from rnnjax.models.classifier import EmbeddedRNN
 from rnnjax.ops import over_rows
@@ -94,11 +95,13 @@ class RNNTagger(EmbeddedRNN):
     def tag_loss(self, logits: Array, tags: Array, lengths: Array, weight: Array | None = None
                  ) -> tuple[Array, Array]:
         """(summed negative log-likelihood, the number of tokens it sums over): per token
-        cross-entropy, or with a CRF the sentences' -log p(tags | logits) (tags < 0 past the
-        lengths are ignored; a sentence with a tag < 0 inside is left out)."""
-        if self.crf is None:
-            return masked_cross_entropy(logits, tags, lengths, weight)
+        cross-entropy, or with a CRF the sentences' -log p(tags | logits). A tag < 0 (e.g. one
+        unseen in training) is left out: that token without a CRF, its sentence with one."""
         mask = sequence_mask(lengths, logits.shape[1], weight)
+        if self.crf is None:
+            scored = mask * (tags >= 0)
+            nll = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.maximum(tags, 0))
+            return (nll * scored).sum(), scored.sum()
         sentence_weight = (jnp.ones(lengths.shape) if weight is None else weight) * jnp.all(
             (tags >= 0) | (mask == 0), axis=1)
         nll = -self.crf.log_likelihood(logits, jnp.maximum(tags, 0), lengths)

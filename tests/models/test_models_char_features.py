@@ -18,7 +18,7 @@ VOCAB = char_vocab(SENTENCES)
 
 
 def _batch(index, time):
-    chars, lengths = CharWords(SENTENCES, VOCAB, max_word_length=20).batch(np.asarray(index), time)
+    chars, lengths = CharWords(SENTENCES, VOCAB, max_word_length=12).batch(np.asarray(index), time)
     return jnp.asarray(chars), jnp.asarray(lengths)
 
 

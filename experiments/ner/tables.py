@@ -1,0 +1,58 @@
+"""The NER table: entity-level F1 on CoNLL-2003 English testb, mean ± std over seeds, one row per
+configs.py row variant, with the published numbers beside (labelled with their data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from experiments.report.tables import Column, GridTable, Reference, RunTable, mean_std, minutes
+
+Run = dict[str, Any]
+
+ROW_LABELS = {"bilstm_softmax": "BiLSTM-softmax", "bilstm_crf": "BiLSTM-CRF",
+              "bilstm_crf_charlstm": "BiLSTM-CRF + char BiLSTM",
+              "bilstm_crf_charcnn": "BiLSTM-CRF + char CNN",
+              "bilstm_crf_charlstm_glove": "BiLSTM-CRF + char BiLSTM + GloVe 6B 50d",
+              "default": "BiLSTM-CRF, 1 seed, 3 epochs (the default command)"}
+CORPUS = "ner_conll2003"
+_CONLL = ("CoNLL-2003 English testb, our split, but with 100-d pretrained vectors, tuned training "
+          "schedules and the authors' own code")
+
+
+def _f1(metric: str):
+    return lambda run: mean_std(run, metric, scale=100.0, digits=2)
+
+
+TABLES = (
+    GridTable(
+        title="Named-entity recognition: entity-level test F1 % (mean ± std over seeds)",
+        select=lambda r: r.get("experiment") == "ner" and r.get("name") in ROW_LABELS,
+        row=lambda r: ROW_LABELS[r["name"]], column=lambda r: r.get("corpus", "?"),
+        cell=_f1("test_f1"), rows=tuple(ROW_LABELS.values()), columns=(CORPUS,),
+        references=(
+            Reference("LSTM-CRF + char BiLSTM + pretrained vectors (Lample et al. 2016)",
+                      {CORPUS: "90.94"}, "Lample et al. 2016", _CONLL),
+            Reference("BLSTM-CNN-CRF + GloVe 100d (Ma & Hovy 2016)", {CORPUS: "91.21"},
+                      "Ma & Hovy 2016", _CONLL),
+        ),
+        note="Exact span and type, micro-averaged over PER / LOC / ORG / MISC, scored by "
+             "seqeval on IOB2 tags (conlleval's reading). Trained on train; the epoch with the "
+             "best testa (valid) F1 is tested on testb. Rows are the variants of "
+             "experiments/ner/configs.py; 'not run' marks rows still to be measured."),
+    RunTable(
+        title="Named-entity recognition: every run (F1 / precision / recall %, test and valid)",
+        select=lambda r: r.get("experiment") == "ner",
+        columns=(
+            Column("run", lambda r: r["name"]),
+            Column("corpus", lambda r: r.get("corpus", "?")),
+            Column("seeds", lambda r: str(r.get("replicates_total", 1))),
+            Column("test F1", _f1("test_f1")),
+            Column("test precision", _f1("test_precision")),
+            Column("test recall", _f1("test_recall")),
+            Column("valid F1", _f1("valid_f1")),
+            *(Column(f"test F1 {kind}", _f1(f"test_f1_{kind}"))
+              for kind in ("PER", "LOC", "ORG", "MISC")),
+            Column("wall time", minutes),
+            Column("status", lambda r: r["status"]),
+        )),
+)
