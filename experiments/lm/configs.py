@@ -3,7 +3,8 @@
     python -m experiments.lm --config=experiments/lm/configs.py:zaremba_small --workdir=DIR
 
 Any field can be overridden on the command line, e.g. ``--config.num_epochs=2``. Measured numbers
-are from a 2-core x86_64 CPU; the table with the commands is in experiments/lm/README.md.
+live in the run records under results/lm/ and their report, results/lm/REPORT.md
+(``python -m experiments.report --experiments=lm``).
 """
 
 from __future__ import annotations
@@ -73,8 +74,7 @@ def shakespeare_char() -> ml_collections.ConfigDict:
     """Char LSTM (2 x 256, Adam 2e-3) on the embedded Shakespeare tragedies; the default.
 
     python -m experiments.lm --workdir=/tmp/rnnjax_lm
-    Measured (2-core x86_64 CPU, quiet): 5 epochs (2,180 steps, ~41k tokens/s) in 1 min 56 s,
-    valid 2.172 / test 2.137 bits/char (epoch 1: 2.455, epoch 3: 2.224); results/lm/default.
+    Measured: results/lm/default (see results/lm/REPORT.md).
     """
     return base()
 
@@ -128,8 +128,8 @@ def zaremba_small() -> ml_collections.ConfigDict:
     python -m rnnjax.data prepare --corpus=ptb
     python -m experiments.lm --config=experiments/lm/configs.py:zaremba_small \
         --workdir=results/lm/zaremba_small
-    Paper: valid 120.7 / test 114.5 perplexity. Measured on a 2-core x86_64 CPU shared with other
-    jobs (impl="xla", ~4,000 tokens/s): valid 119.67 / test 113.87 after 13 epochs, 67 minutes.
+    Paper: valid 120.7 / test 114.5 perplexity. Measured: results/lm/zaremba_small (see
+    results/lm/REPORT.md).
     """
     return zaremba("small")
 
@@ -157,7 +157,7 @@ def bengio() -> ml_collections.ConfigDict:
     """Bengio et al. 2003's fixed-window neural LM on PTB: 4 context words, direct connections.
 
     python -m experiments.lm --config=experiments/lm/configs.py:bengio --workdir=results/lm/bengio
-    Measured (2-core CPU, shared): valid 153.4 / test 144.7 perplexity after 5 epochs, 32 min.
+    Measured: results/lm/bengio (see results/lm/REPORT.md).
     """
     c = zaremba("small")
     c.name = "bengio"

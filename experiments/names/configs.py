@@ -3,7 +3,7 @@
     python -m rnnjax.data prepare --corpus=nam_dict
     python -m experiments.names --config=experiments/names/configs.py:lstm --workdir=DIR
     python -m experiments.names.baseline --workdir=DIR   # char n-gram logistic regression
-    (measured: test accuracy 75.42%, balanced 68.35%, C=10 chosen on valid; 9 minutes)
+    (measured: results/names/ngram_logreg, see results/names/REPORT.md)
     python -m experiments.names --config=experiments/names/configs.py:generator --workdir=DIR
     python -m experiments.names.sample --workdir=DIR --country=Italy --start=Ma -n 10
 
@@ -67,8 +67,7 @@ def lstm() -> ml_collections.ConfigDict:
     """1 x 128 char LSTM classifier; the default.
 
     python -m experiments.names --workdir=results/names/lstm
-    Measured (3 seeds, test accuracy / balanced accuracy %; the n-gram baseline: 75.4 / 68.3):
-    69.3 ± 0.1 / 60.1 ± 0.2; 14 minutes of training for the 3 seeds.
+    Measured: results/names/lstm (see results/names/REPORT.md).
     """
     return base()
 
@@ -78,8 +77,7 @@ def elman() -> ml_collections.ConfigDict:
 
     python -m experiments.names --config=experiments/names/configs.py:elman \
         --workdir=results/names/elman
-    Measured (3 seeds, test accuracy / balanced accuracy %; the n-gram baseline: 75.4 / 68.3):
-    64.2 ± 0.2 / 53.7 ± 0.5; 7 minutes.
+    Measured: results/names/elman (see results/names/REPORT.md).
     """
     c = base()
     c.name = "elman"
@@ -92,8 +90,7 @@ def gru() -> ml_collections.ConfigDict:
 
     python -m experiments.names --config=experiments/names/configs.py:gru \
         --workdir=results/names/gru
-    Measured (3 seeds, test accuracy / balanced accuracy %; the n-gram baseline: 75.4 / 68.3):
-    69.2 ± 0.7 / 60.4 ± 1.3; 8 minutes.
+    Measured: results/names/gru (see results/names/REPORT.md).
     """
     c = base()
     c.name = "gru"
@@ -106,8 +103,7 @@ def bilstm() -> ml_collections.ConfigDict:
 
     python -m experiments.names --config=experiments/names/configs.py:bilstm \
         --workdir=results/names/bilstm
-    Measured (3 seeds, test accuracy / balanced accuracy %; the n-gram baseline: 75.4 / 68.3):
-    69.6 ± 0.3 / 61.3 ± 0.9; 20 minutes.
+    Measured: results/names/bilstm (see results/names/REPORT.md).
     """
     c = base()
     c.name = "bilstm"
@@ -120,8 +116,7 @@ def bilstm_large() -> ml_collections.ConfigDict:
 
     python -m experiments.names --config=experiments/names/configs.py:bilstm_large \
         --workdir=results/names/bilstm_large
-    Measured (3 seeds, test accuracy / balanced accuracy %; the n-gram baseline: 75.4 / 68.3):
-    72.1 ± 0.5 / 64.3 ± 0.8; 30 minutes (14-18 epochs, early-stopped).
+    Measured: results/names/bilstm_large (see results/names/REPORT.md).
     """
     c = bilstm()
     c.name = "bilstm_large"
@@ -139,9 +134,7 @@ def generator() -> ml_collections.ConfigDict:
         --workdir=results/names/generator
     python -m experiments.names.sample --workdir=results/names/generator --country=Italy \
         --start=Ma --temperature=0.8 -n 10
-    Measured: test 2.461 bits/char; of 200 samples per country at temperature 0.8, 4.3% are real
-    names of that country not seen in training, 25.1% real, 25.6% copies of training names
-    (means over the 25 countries); 14 minutes.
+    Measured: results/names/generator (see results/names/REPORT.md).
     """
     c = base()
     c.name = "generator"
