@@ -102,13 +102,11 @@ class ForecastTask(Task):
                  sorted(periods))
         self.period = periods.pop()
         self.horizon, self.context = horizon_and_context(data, self.period)
+        check_positive_int(_WHERE, "config.data.valid_windows", data.valid_windows)
         self.splits: list[TimeSplit] = [
             time_split(s, context=self.context, horizon=self.horizon,
                        test_windows=data.test_windows, valid_windows=data.valid_windows)
             for s in self.series]
-        if data.valid_windows < 1:
-            fail(_WHERE, "config.data.valid_windows", ">= 1 (the epoch is selected on them)",
-                 data.valid_windows)
         self.scalers = [Scaler.fit(s.values, split)
                         for s, split in zip(self.series, self.splits, strict=True)]
         self.scaled = [sc.scale(s.values) for s, sc in zip(self.series, self.scalers,
