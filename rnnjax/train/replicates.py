@@ -33,7 +33,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rnnjax.train.metrics import machine
+from rnnjax.train.checkpoint import CHECKPOINT_DIR
+from rnnjax.train.metrics import METRICS_FILE, machine
 from rnnjax.train.run import (
     DATA_CHANGES,
     Diverged,
@@ -125,10 +126,9 @@ def _finished(subdir: Path, config: ml_collections.ConfigDict) -> dict[str, Any]
 
 
 def _single_run(path: Path) -> bool:
-    """True when ``path`` holds a plain one-seed run (not a run of replicates)."""
-    stored = stored_json(path / RESULTS_FILE) if (path / RESULTS_FILE).is_file() else {}
-    return (path / RUN_FILE).is_file() and "replicates" not in stored and (
-        "fingerprints" not in stored_json(path / RUN_FILE))
+    """True when ``path`` holds a plain one-seed run (its checkpoints or metrics; a run of
+    replicates keeps those in the replicates' folders)."""
+    return (path / CHECKPOINT_DIR).is_dir() or (path / METRICS_FILE).is_file()
 
 
 def _adopt_single_run(path: Path, first: Mapping[str, Any]) -> None:

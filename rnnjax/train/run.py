@@ -43,6 +43,7 @@ import json
 import math
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -547,13 +548,34 @@ class _Run:
 
     # ---- the loop -----------------------------------------------------------------------
     def train(self) -> dict[str, Any]:
-        """The epochs until ``num_epochs`` (or early stopping), then the test; Ctrl-C ends it
-        with ``Interrupted`` after checkpointing the last finished step."""
+        """The epochs until ``num_epochs`` (or early stopping), then the test. Ctrl-C (SIGINT)
+        lets the current step (or epoch end) finish, checkpoints it and ends with
+        ``Interrupted``; a second Ctrl-C stops at once, keeping the last checkpoint."""
+        self.stop_requested = False
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            logging.warning("Ctrl-C: stopping after this step (press again to stop at once)")
+
+        try:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:  # not the main thread: KeyboardInterrupt as usual
+            previous = None
         try:
             return self._train()
         except KeyboardInterrupt:
             self.interrupt()
             raise AssertionError("unreachable") from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _stop_if_requested(self) -> None:
+        """At a point where parameters and counters agree: honour a pending Ctrl-C."""
+        if self.stop_requested:
+            raise KeyboardInterrupt
 
     def interrupt(self) -> None:
         state, saved = self.state, self.checkpointer.latest_step()
@@ -609,8 +631,10 @@ class _Run:
                                       **{f"{task.unit}_per_s": speed})
                 if state["step"] % config.checkpoint_every_steps == 0 and index + 1 < count:
                     self.save()
+                self._stop_if_requested()
             bar.close()
             self.end_epoch(epoch, lr)
+            self._stop_if_requested()
         return self.finish()
 
     def end_epoch(self, epoch: int, lr: float) -> None:
