@@ -141,3 +141,22 @@ def test_quick_config_losses_equal_the_v1_protocol(case, tmp_path):
     assert losses == pytest.approx(expected_losses, rel=1e-6)
     assert final == pytest.approx(expected_final, rel=1e-6)
     assert fingerprint == V1_FINGERPRINTS[case]
+
+
+def test_recorded_seed_lists_read_as_the_first_seed_and_a_count():
+    """Commands recorded when ``config.seeds`` listed the seeds still run: every
+    ``--config.seeds=`` in results/**/results.json maps to an int count from a first seed."""
+    import shlex
+
+    from experiments.launch import legacy_seeds
+
+    assert legacy_seeds(["m", "--config.seeds=3,4,5", "--config.seeds=0,", "--config.seeds=2"]) == [
+        "m", "--config.seed=3", "--config.seeds=3", "--config.seed=0", "--config.seeds=1",
+        "--config.seeds=2"]
+    assert legacy_seeds(["--config.seeds=0,2"]) == ["--config.seeds=0,2"]  # left to be refused
+    root = Path(__file__).resolve().parents[2]
+    recorded = {json.loads(p.read_text()).get("command", "")
+                for p in (root / "results").rglob("results.json")}
+    seeds = [arg.split("=", 1)[1] for command in recorded
+             for arg in legacy_seeds(shlex.split(command)) if arg.startswith("--config.seeds=")]
+    assert seeds and all(value.isdigit() for value in seeds)
