@@ -53,5 +53,16 @@ def shard_batch(tree: Any, mesh: Mesh) -> Any:
 
 
 def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Arrays -> copies on every device of the mesh."""
-    return jax.device_put(tree, replicated(mesh))
+    """Arrays (the same values on every host) -> copies on every device of the mesh.
+
+    Built from host values like ``shard_batch``: ``jax.device_put`` of an array on one local
+    device onto a mesh spanning several processes gives arrays whose shards cannot be listed
+    (checkpointing them fails).
+    """
+    sharding = replicated(mesh)
+
+    def put(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree.map(put, tree)
