@@ -1,11 +1,13 @@
-"""Every command recorded in results/**/results.json still names a runnable module and existing
-config files, run from the repository root (experiments/ is not installed: ``python -m`` finds it
-on the current directory), so a rename cannot break the records silently."""
+"""Every command recorded in results/**/results.json (and every ``python -m`` the docs show) still
+names a runnable module and existing config files, run from the repository root (experiments/ is
+not installed: ``python -m`` finds it on the current directory), so a rename cannot break the
+records silently."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -34,3 +36,15 @@ def test_every_recorded_command_resolves_from_the_repository_root():
                 if not (ROOT / path).is_file():
                     broken.append(f"{record}: no config file {path}")
     assert not broken, "\n".join(broken[:20])
+
+
+def test_every_documented_module_resolves_from_the_repository_root():
+    """``python -m X`` in README.md, BUILD.md and the experiments' READMEs names a module."""
+    documents = [ROOT / "README.md", ROOT / "BUILD.md", ROOT / "kernels" / "README.md",
+                 *sorted(ROOT.glob("experiments/*/README.md"))]
+    module_name = re.compile(r"python -m ([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+    missing = sorted({f"{path.relative_to(ROOT)}: {module}" for path in documents
+                      for module in module_name.findall(path.read_text())
+                      if module not in ("pip", "venv", "pytest")
+                      and importlib.util.find_spec(module) is None})
+    assert not missing, "\n".join(missing)
