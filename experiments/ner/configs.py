@@ -6,7 +6,7 @@
 Each row variant (``ROWS``) is one row of the table in experiments/ner/README.md: trained on the
 CoNLL-2003 English training set, early-stopped on testa (valid), tested on testb (test), over
 ``seeds`` seeds (mean ± std of the entity-level F1). Without ``--config`` the ``default`` variant
-runs: the BiLSTM-CRF, one seed, few epochs, minutes on a CPU. Any field can be overridden, e.g.
+runs: the BiLSTM-CRF, one seed, 3 epochs. Any field can be overridden, e.g.
 ``--config.model.hidden_size=200``; a CoNLL file of your own: ``--config.data.path=FILE`` with
 ``--config.data.tag_column=N`` (and optionally ``--config.data.valid`` / ``--config.data.test``).
 """
@@ -142,8 +142,8 @@ def bilstm_crf_charlstm_glove() -> ml_collections.ConfigDict:
 
 
 def default() -> ml_collections.ConfigDict:
-    """The command without --config: the BiLSTM-CRF, one seed, 3 epochs; about 10 minutes on
-    a 2-core CPU.
+    """The command without --config: the BiLSTM-CRF, one seed, 3 epochs (1,317 steps of 32
+    sentences) and no early stopping.
 
     python -m experiments.ner --workdir=/tmp/ner
     """
