@@ -25,6 +25,7 @@ import optax
 from absl import flags
 from flax import nnx
 
+from experiments.memory.tables import plot_gradient_norms_figure
 from rnnjax import cli
 from rnnjax.cells.base import as_blocks, from_blocks
 from rnnjax.data.synthetic import adding_problem, rng_for
@@ -88,27 +89,6 @@ def measure(length: int, steps: int, hidden: int) -> dict[str, dict[str, list[fl
     return out
 
 
-def plot(measured: dict[str, dict[str, list[float]]], steps: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, when, title in ((axes[0], "init", "at initialisation"),
-                            (axes[1], "trained", f"after {steps} training steps")):
-        for kind, values in measured.items():
-            ax.semilogy(np.maximum(values[when], 1e-30), label=kind)
-        ax.set_title(f"||dL/dh_t|| {title}")
-        ax.set_xlabel("t (the loss reads h_T)")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("gradient norm, one adding sequence (0 drawn at 1e-30)")
-    axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def main(argv: list[str]) -> None:
     del argv
     length = check_positive_int("gradients", "--length", _LENGTH.value)
@@ -117,7 +97,7 @@ def main(argv: list[str]) -> None:
     out_dir = Path(_OUT_DIR.value)
     out_dir.mkdir(parents=True, exist_ok=True)
     measured = measure(length, steps, hidden)
-    plot(measured, steps, out_dir / "gradient_norms.png")
+    plot_gradient_norms_figure(measured, steps, out_dir / "gradient_norms.png")
     (out_dir / "gradient_norms.json").write_text(json.dumps(
         {"length": length, "steps": steps, "hidden": hidden, "cells": measured}), "utf-8")
     for kind, values in measured.items():

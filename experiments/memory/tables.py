@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.memory import gradients
+import numpy as np
+
 from experiments.report.tables import GridTable, Reference, mean_std
 from rnnjax.data.synthetic import copy_baseline_cross_entropy
 from rnnjax.train.metrics import read_metrics
@@ -54,7 +55,7 @@ def cell(run: Run) -> str:
 
 
 BASELINES = Reference(
-    row="baseline (formula)",
+    row="trivial baseline, by formula",
     values={"adding T=100": "MSE 0.1667", "adding T=400": "MSE 0.1667",
             "adding T=1000": "MSE 0.1667",
             "copy T=100": f"recall 12.5%; CE {copy_baseline_cross_entropy(100):.4f}",
@@ -143,6 +144,26 @@ def plot_error_vs_length(runs: Sequence[Run], out_dir: Path) -> Path:
     return path
 
 
+def plot_gradient_norms_figure(measured: dict[str, dict[str, list[float]]], steps: int,
+                               path: Path) -> None:
+    """||dL/dh_t|| against t per cell, at initialisation and after ``steps`` steps."""
+    plt = _pyplot()
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, when, title in ((axes[0], "init", "at initialisation"),
+                            (axes[1], "trained", f"after {steps} training steps")):
+        for kind, values in measured.items():
+            ax.semilogy(np.maximum(values[when], 1e-30), label=kind)
+        ax.set_title(f"||dL/dh_t|| {title}")
+        ax.set_xlabel("t (the loss reads h_T)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("gradient norm, one adding sequence (0 drawn at 1e-30)")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_gradient_norms(runs: Sequence[Run], out_dir: Path) -> Path:
     """The figure of ``python -m experiments.memory.gradients`` from its JSON in ``out_dir``."""
     del runs
@@ -150,7 +171,7 @@ def plot_gradient_norms(runs: Sequence[Run], out_dir: Path) -> Path:
     measured = out_dir / "gradient_norms.json"
     if measured.is_file():
         data = json.loads(measured.read_text(encoding="utf-8"))
-        gradients.plot(data["cells"], data["steps"], path)
+        plot_gradient_norms_figure(data["cells"], data["steps"], path)
     elif not path.is_file():
         plt = _pyplot()
         fig, ax = plt.subplots(figsize=(5, 1))

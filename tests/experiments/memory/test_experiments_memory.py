@@ -37,7 +37,7 @@ def test_gru_learns_the_adding_problem_below_the_trivial_baseline(adding_run, ca
     assert results["test_baseline_mse"] == pytest.approx(baseline)
     assert results["test_mse"] < baseline / 4
     table = render(TABLES[0], [load_run(workdir / "results.json")])
-    assert "| gru |" in table and "baseline (formula)" in table
+    assert "| gru |" in table and "trivial baseline, by formula" in table
 
 
 def test_dilated_gru_runs_copy_memory(tmp_path):
