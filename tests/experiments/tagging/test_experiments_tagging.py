@@ -44,9 +44,11 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 def test_quick_config_end_to_end_with_the_baseline_beside(corpus, tmp_path):
     config = get_config("quick")
     config.data.corpus, config.data.ood_test = str(corpus["corpus"]), str(corpus["ood"])
-    config.num_epochs = 2
+    # up to 8 passes over the 48 training sentences (early stopping once valid accuracy stalls)
+    config.num_epochs, config.steps_per_epoch = 8, 0
+    config.optim.learning_rate = 2e-2
     results = train_and_evaluate(config, tmp_path / "run")
-    assert results["status"] == "complete" and results["epochs"] == 2
+    assert results["status"] == "complete" and 2 <= results["epochs"] <= 8
     assert json.loads((tmp_path / "run" / "results.json").read_text())["name"] == "quick"
     # every known word has one tag here, and "cow" (unknown) is a noun, not the commonest DT
     assert results["test_baseline_accuracy"] == 1.0 and results["test_unknown_fraction"] == 0.0
@@ -54,8 +56,10 @@ def test_quick_config_end_to_end_with_the_baseline_beside(corpus, tmp_path):
     assert results["test_ood_unknown_fraction"] == pytest.approx(1 / 6)
     assert results["test_ood_baseline_unknown_accuracy"] == 0.0
     assert results["test_ood_baseline_accuracy"] == pytest.approx(5 / 6)
-    for key in ("test_accuracy", "test_ood_accuracy", "valid_accuracy"):
-        assert 0.0 <= results[key] <= 1.0
+    # learnt: each word's tag (the commonest tag, DT, is 1/3 of the tokens); the unknown "cow"
+    # follows "the" like the nouns it has seen
+    assert results["test_accuracy"] >= 0.95 and results["valid_accuracy"] >= 0.95
+    assert results["test_ood_accuracy"] >= 0.8
     assert json.loads((tmp_path / "run" / "tags.json").read_text())["names"] == [
         ".", "DT", "NN", "VBZ"]
 
