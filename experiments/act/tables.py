@@ -56,8 +56,8 @@ TABLES = (
 
 
 def plot_ponder_against_tau(runs: Sequence[Run], out_dir: Path) -> Path:
-    """Sequence error and mean ponder time against tau (log axis); the RNN without ACT as a
-    horizontal line."""
+    """Sequence error and mean ponder time against tau (log axis), one line per training
+    budget; the RNN without ACT as horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,20 +66,24 @@ def plot_ponder_against_tau(runs: Sequence[Run], out_dir: Path) -> Path:
     def value(run: Run, metric: str) -> float:
         return run.get("mean", run).get(metric, float("nan"))
 
-    act = sorted((r for r in runs if _tau(r)), key=_tau)
     plain = [r for r in runs if r.get("task") == "parity" and _tau(r) is None]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot([_tau(r) for r in act], [100 * value(r, "test_sequence_error") for r in act], "o-",
-              label="ACT")
+    for budget in sorted({_sequences(r) for r in runs if _tau(r)}):
+        act = sorted((r for r in runs if _tau(r) and _sequences(r) == budget), key=_tau)
+        taus = [_tau(r) for r in act]
+        left.plot(taus, [100 * value(r, "test_sequence_error") for r in act], "o-",
+                  label=f"ACT, {budget} sequences")
+        right.plot(taus, [value(r, "test_ponder") for r in act], "o-",
+                   label=f"{budget} sequences")
     for run in plain:
         left.axhline(100 * value(run, "test_sequence_error"), color="gray", ls="--",
-                     label=f"{run['name']} (no ACT)")
-    right.plot([_tau(r) for r in act], [value(r, "test_ponder") for r in act], "o-")
+                     label=f"no ACT, {_sequences(run)} sequences")
     for ax, label in ((left, "sequence error %"), (right, "mean ponder time")):
         ax.set_xscale("log")
         ax.set_xlabel("time penalty tau")
         ax.set_ylabel(label)
-    left.legend(fontsize=8)
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
     fig.tight_layout()
     path = out_dir / "ponder_against_tau.png"
     fig.savefig(path, dpi=110)
