@@ -67,7 +67,9 @@ TABLES = (
               "(horizon = the seasonal period: 12 monthly, 4 quarterly, 48 half-hourly), "
               "forecast from 2 rolling origins with the true history; every model and baseline "
               "is fitted on the training part only (the 2 horizons before the test part select "
-              "the RNN's epoch). Coverage: fraction of test points inside the 90% interval."),
+              "the RNN's epoch). Coverage: fraction of test points inside the 90% interval "
+              "(statsmodels simulates some ETS models' intervals, so ETS coverage can differ "
+              "slightly between the runs of one series; its point forecasts do not)."),
     ),
 )
 
