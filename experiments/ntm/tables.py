@@ -77,7 +77,7 @@ def _workdirs(run: Run) -> list[Path]:
 
 
 def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
-    """Train cost (bits per sequence, running mean of up to 10 logs) against sequences seen, one
+    """Train cost (bits per sequence, trailing mean of up to 10 logs) against sequences seen, one
     panel per task, one line per run (its first replicate)."""
     import matplotlib
 
@@ -95,7 +95,8 @@ def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
             seen = np.asarray([m["step"] for m in rows]) * run["config"]["data"]["batch_size"]
             losses = np.asarray([m["train_loss"] for m in rows])
             width = min(10, len(losses))
-            cost = np.convolve(losses, np.ones(width) / width, "same")
+            cost = np.convolve(losses, np.ones(width) / width, "valid")  # trailing means
+            seen = seen[width - 1:]
             ax.plot(seen / 1000, cost, label=run["name"])
         ax.set_title(task)
         ax.set_xlabel("sequences seen (thousands)")
