@@ -37,13 +37,13 @@ _GLOVE = flags.DEFINE_boolean("glove", True, "Also evaluate GloVe 6B 50d (prepar
 
 
 def gensim_word2vec(sentences: Sentences, config: ml_collections.ConfigDict, *, workers: int,
-                    epochs: int | None = None) -> tuple[Any, float]:
+                    epochs: int | None = None, **options: Any) -> tuple[Any, float]:
     """(gensim ``Word2Vec`` with the run's settings trained on ``sentences``, training seconds).
 
     Same settings: skip-gram, negative sampling (hs=0), vector size, window, negatives,
     min_count, subsampling, epochs, alpha -> min_alpha; max_vocab becomes gensim's
     max_final_vocab, which raises min_count rather than truncating, so with max_vocab set the
-    two vocabularies can differ.
+    two vocabularies can differ. ``options`` go to ``Word2Vec`` (e.g. ``shrink_windows``).
     """
     from gensim.models import Word2Vec
 
@@ -52,7 +52,7 @@ def gensim_word2vec(sentences: Sentences, config: ml_collections.ConfigDict, *, 
                      negative=data.negatives, min_count=data.min_count,
                      max_final_vocab=data.max_vocab, sample=data.sample,
                      alpha=optim.learning_rate, min_alpha=optim.final_learning_rate,
-                     seed=config.seed, workers=workers)
+                     seed=config.seed, workers=workers, **options)
     model.build_vocab(sentences)
     started = time.perf_counter()
     model.train(sentences, total_examples=len(sentences), epochs=epochs or config.num_epochs)

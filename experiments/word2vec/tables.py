@@ -72,7 +72,7 @@ def _systems(metric: str, percent: bool = False):
 
 QUALITY = RunTable(
     title="Skip-gram with negative sampling: ours vs gensim (same corpus, same settings) vs GloVe",
-    select=lambda run: True,
+    select=lambda run: run.get("kind") != "ablation",
     columns=(
         Column("run", lambda r: r["name"]),
         Column("corpus (words, vocabulary)",
@@ -97,7 +97,7 @@ QUALITY = RunTable(
 
 SECTION_TABLE = RunTable(
     title="Analogy accuracy by section, % (ours / gensim on the same corpus)",
-    select=lambda run: "test_analogy" in run,
+    select=lambda run: "test_analogy" in run and run.get("kind") != "ablation",
     columns=(
         Column("run", lambda r: r["name"]),
         Column("semantic", lambda r: " / ".join(
@@ -110,4 +110,37 @@ SECTION_TABLE = RunTable(
     ),
 )
 
-TABLES = (QUALITY, SECTION_TABLE)
+
+
+def _spread(metric: str, percent: bool = False):
+    """'mean ± std' of ``metric`` over an ablation row's seeds."""
+    def value(run: Run) -> str:
+        mean, std = run.get("mean", {}).get(metric), run.get("std", {}).get(metric)
+        if mean is None:
+            return "-"
+        return f"{_format(mean, percent)} ± {_format(std, percent)}"
+    return value
+
+
+ABLATION = RunTable(
+    title="Ablation: rnnjax's SGNS vs gensim's, one change per row (mean ± std over seeds)",
+    select=lambda run: run.get("kind") == "ablation",
+    columns=(
+        Column("corpus", lambda r: r.get("corpus", "")),
+        Column("row", lambda r: r["name"]),
+        Column("engine", lambda r: r.get("engine", "")),
+        Column("change", lambda r: r.get("change", "")),
+        Column("seeds", lambda r: str(len(r.get("replicates", ())))),
+        Column("analogy %", _spread("test_analogy", True)),
+        Column("WS-353 rho", _spread("test_wordsim353")),
+        Column("SimLex rho", _spread("test_simlex999")),
+        Column("wall time", minutes),
+    ),
+    sort=lambda r: (r.get("corpus", ""), r.get("engine", ""), r["name"]),
+    note=("`python -m experiments.word2vec.ablation --config=experiments/word2vec/configs.py:"
+          "CORPUS --workdir=results/word2vec/ablation/CORPUS` (experiments/word2vec/"
+          "ablation.py): the corpus's settings with the one change named; seeds 0, 1, 2. "
+          "Quality only (the machine was shared, so the wall times are not speeds)."),
+)
+
+TABLES = (QUALITY, SECTION_TABLE, ABLATION)

@@ -1,4 +1,5 @@
-"""SGNS: the loss formula, word2vec.c's initialisation, and sparse updates equal dense SGD."""
+"""SGNS: the loss formula, gensim's and word2vec.c's initialisation, and sparse updates equal
+dense SGD."""
 
 from __future__ import annotations
 
@@ -39,13 +40,19 @@ def test_loss_is_negative_log_sigmoid_of_positive_and_negated_noise_scores():
                                expected, rtol=1e-5)
 
 
-def test_initialisation_is_word2vec_cs():
-    model = SkipGram(1000, 50, rngs=nnx.Rngs(0))
-    values = np.asarray(model.input_vectors[...])
-    assert values.min() >= -0.01 and values.max() <= 0.01 and values.std() > 0.005
-    np.testing.assert_array_equal(model.output_vectors[...], 0.0)
+def test_initialisation_is_gensims_or_word2vec_cs():
+    # gensim 4: U[-1/D, 1/D) (std 1/(D sqrt 3) = 0.0115 for D = 50); word2vec.c: U[-0.5/D, 0.5/D]
+    for init_range, bound in ((None, 0.02), (0.5, 0.01)):
+        options = {} if init_range is None else {"init_range": init_range}
+        model = SkipGram(1000, 50, rngs=nnx.Rngs(0), **options)
+        values = np.asarray(model.input_vectors[...])
+        assert values.min() >= -bound and values.max() <= bound
+        assert values.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
+        np.testing.assert_array_equal(model.output_vectors[...], 0.0)
     with pytest.raises(ValueError, match="SkipGram: dim must be a positive int, got 0"):
         SkipGram(10, 0, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="SkipGram: init_range must be a number > 0, got 0"):
+        SkipGram(10, 4, rngs=nnx.Rngs(0), init_range=0)
 
 
 def _dense_sgd(model: SkipGram, inputs, targets, weights, lr) -> tuple[np.ndarray, np.ndarray]:
