@@ -114,13 +114,14 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
 
 def tfidf_logistic_regression(C: float, *, ngram_range: tuple[int, int] = (1, 2),
-                              **vectorizer: Any) -> Pipeline:
-    """TF-IDF (sublinear tf) of n-grams -> logistic regression of inverse L2 strength ``C``;
-    ``vectorizer`` options go to ``TfidfVectorizer`` (e.g. ``analyzer="char_wb"``, or
-    ``**PRETOKENIZED`` for token lists)."""
+                              solver: str = "lbfgs", **vectorizer: Any) -> Pipeline:
+    """TF-IDF (sublinear tf) of n-grams -> logistic regression of inverse L2 strength ``C``
+    (``solver="lbfgs"``: multinomial; ``"liblinear"``: one-vs-rest, the same binary model, and
+    many times faster on long texts); ``vectorizer`` options go to ``TfidfVectorizer`` (e.g.
+    ``analyzer="char_wb"``, or ``**PRETOKENIZED`` for token lists)."""
     return Pipeline([
         ("features", TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, **vectorizer)),
-        ("classifier", LogisticRegression(C=C, max_iter=2000))])
+        ("classifier", LogisticRegression(C=C, solver=solver, max_iter=2000))])
 
 
 def nbsvm(C: float, *, ngram_range: tuple[int, int] = (1, 2), alpha: float = 1.0,
