@@ -31,6 +31,7 @@ import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
@@ -121,7 +122,8 @@ def tfidf_logistic_regression(C: float, *, ngram_range: tuple[int, int] = (1, 2)
     ``analyzer="char_wb"``, or ``**PRETOKENIZED`` for token lists)."""
     return Pipeline([
         ("features", TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, **vectorizer)),
-        ("classifier", LogisticRegression(C=C, solver=solver, max_iter=2000))])
+        ("classifier", OneVsRestClassifier(LogisticRegression(C=C, solver=solver, max_iter=2000))
+         if solver == "liblinear" else LogisticRegression(C=C, solver=solver, max_iter=2000))])
 
 
 def nbsvm(C: float, *, ngram_range: tuple[int, int] = (1, 2), alpha: float = 1.0,
