@@ -23,7 +23,6 @@ from typing import Any
 
 import ml_collections
 from absl import flags, logging
-from flax import nnx
 from ml_collections import config_flags
 
 from experiments.word2vec.peers import gensim_vectors, gensim_word2vec
@@ -32,7 +31,6 @@ from rnnjax import cli
 from rnnjax.data import load_analogies, load_word_pairs
 from rnnjax.data.word_benchmarks import WORD_PAIRS
 from rnnjax.embeddings import benchmark_metrics
-from rnnjax.models.word2vec import SkipGram
 from rnnjax.train.metrics import machine
 from rnnjax.train.replicates import aggregate, run_experiment
 from rnnjax.train.run import RESULTS_FILE
@@ -65,22 +63,12 @@ _ROWS = flags.DEFINE_list("rows", list(ROWS), f"Rows to run, of {', '.join(ROWS)
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds 0..seeds-1 of every row.")
 
 
-class _InitRangeTask(Word2VecTask):
-    """The word2vec task with ``config.model.init_range`` passed to ``SkipGram`` (its default,
-    gensim's 1.0, if unset)."""
-
-    def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
-        return SkipGram(len(self.vocab), self.config.model.dim, rngs=rngs,
-                        **({"init_range": self.config.model.init_range}
-                           if "init_range" in self.config.model else {}))
-
-
 def _rnnjax_seeds(config: ml_collections.ConfigDict, overrides: dict[str, Any], seeds: int,
                   workdir: Path) -> list[dict[str, Any]]:
     config = ml_collections.ConfigDict(config.to_dict())
     config.update_from_flattened_dict({**overrides, "seed": 0})
     config.seeds = seeds
-    results = run_experiment(_InitRangeTask, config, workdir)
+    results = run_experiment(Word2VecTask, config, workdir)
     return [{"seed": r["seed"], **{f"test_{m}": r[f"test_{m}"] for m in METRICS}}
             for r in results.get("replicates", [results])]
 

@@ -46,6 +46,7 @@ def base() -> ml_collections.ConfigDict:
 
     c.model = ml_collections.ConfigDict()
     c.model.dim = 100  # vector size
+    c.model.init_range = 1.0  # input vectors U[-r/D, r/D]: 1.0 as gensim, 0.5 as word2vec.c
 
     c.optim = ml_collections.ConfigDict()
     c.optim.learning_rate = 0.025  # SGD rate at the start (word2vec.c's skip-gram alpha)

@@ -149,7 +149,8 @@ class Word2VecTask(Task):
                                                         self.vocab.counts.tolist(), strict=True))})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
-        return SkipGram(len(self.vocab), self.config.model.dim, rngs=rngs)
+        return SkipGram(len(self.vocab), self.config.model.dim, rngs=rngs,
+                        init_range=self.config.model.init_range)
 
     def make_optimizer(self) -> optax.GradientTransformation:
         """No optimiser state: the sparse step applies SGD itself."""

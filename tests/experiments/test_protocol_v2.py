@@ -84,7 +84,9 @@ CASES = {
                 lambda p: {"data.path": p, "decode.heatmaps": 0, "decode.samples": 0}),
     "word2vec": ("experiments.word2vec", "quick", _text,
                  lambda p: {"data.corpus": "text", "data.path": p, "eval.benchmarks": False,
-                            "data.batch_size": 256}),
+                            "data.batch_size": 256,
+                            # v1's initialisation (word2vec.c's); the default is now gensim's
+                            "model.init_range": 0.5}),
 }
 
 # the module whose train_and_evaluate(config, workdir, allow_changes) launches the experiment
