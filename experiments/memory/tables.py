@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.report.tables import GridTable, Reference, mean_std
+from experiments.report.tables import GridTable, Reference, mean_std, run_workdirs
 from rnnjax.data.synthetic import copy_baseline_cross_entropy
 from rnnjax.train.metrics import read_metrics
 
@@ -83,13 +83,6 @@ TABLES = (
 )
 
 
-def _workdirs(run: Run) -> list[Path]:
-    """The run's directory, or its replicates' directories."""
-    workdir = Path(run["workdir"])
-    return ([workdir / r["replicate"] for r in run["replicates"]] if "replicates" in run
-            else [workdir])
-
-
 def _pyplot():
     import matplotlib
 
@@ -107,7 +100,7 @@ def plot_mse_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     fig, axes = plt.subplots(1, len(lengths), figsize=(5 * len(lengths), 4), squeeze=False)
     for ax, length in zip(axes[0], lengths, strict=True):
         for run in sorted((r for r in adding if r["length"] == length), key=row):
-            rows = [m for m in read_metrics(_workdirs(run)[0]) if "valid_mse" in m]
+            rows = [m for m in read_metrics(run_workdirs(run)[0]) if "valid_mse" in m]
             ax.semilogy([m["step"] for m in rows], [m["valid_mse"] for m in rows], label=row(run))
         ax.axhline(1 / 6, color="grey", linestyle="--", label="baseline 1/6")
         ax.axhline(0.01, color="grey", linestyle=":")

@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from experiments.ntm.train import ADDRESSING_FILE
-from experiments.report.tables import Column, RunTable, cpu_minutes, mean_std, minutes
+from experiments.report.tables import (
+    Column,
+    RunTable,
+    cpu_minutes,
+    mean_std,
+    minutes,
+    run_workdirs,
+)
 from rnnjax.train.metrics import read_metrics
 
 Run = dict[str, Any]
@@ -70,12 +77,6 @@ TABLES = (
 )
 
 
-def _workdirs(run: Run) -> list[Path]:
-    workdir = Path(run["workdir"])
-    return ([workdir / r["replicate"] for r in run["replicates"]] if "replicates" in run
-            else [workdir])
-
-
 def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     """Train cost (bits per sequence, trailing mean of up to 10 logs) against sequences seen, one
     panel per task, one line per run (its first replicate)."""
@@ -88,7 +89,7 @@ def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         for run in sorted((r for r in runs if r.get("task") == task), key=lambda r: r["name"]):
-            rows = [m for m in read_metrics(_workdirs(run)[0]) if "train_loss" in m
+            rows = [m for m in read_metrics(run_workdirs(run)[0]) if "train_loss" in m
                     and "epoch" not in m]
             if not rows:
                 continue
@@ -120,7 +121,7 @@ def plot_addressing(runs: Sequence[Run], out_dir: Path) -> Path:
 
     path = out_dir / "copy_addressing.png"
     found = [d / ADDRESSING_FILE for r in runs if r.get("task") == "copy"
-             and r["model"]["cell"] == "ntm" for d in _workdirs(r)]
+             and r["model"]["cell"] == "ntm" for d in run_workdirs(r)]
     found = [f for f in found if f.is_file()]
     if not found:
         fig, ax = plt.subplots(figsize=(4, 1))

@@ -105,6 +105,13 @@ def load_run(path: Path) -> Run:
     return {**_read(path), "workdir": path.parent}
 
 
+def run_workdirs(run: Run) -> list[Path]:
+    """The run's directory, or its replicates' directories (a run of replicates)."""
+    workdir = Path(run["workdir"])
+    return ([workdir / r["replicate"] for r in run["replicates"]] if "replicates" in run
+            else [workdir])
+
+
 def mean_std(run: Run, metric: str, scale: float = 1.0, digits: int = 1) -> str:
     """'81.2 ± 1.3' from a run of replicates (``metric`` scaled; no std while one replicate is
     done), with '(n/N)' while partial; '81.2' from a single run."""
