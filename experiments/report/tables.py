@@ -128,7 +128,9 @@ def mean_std(run: Run, metric: str, scale: float = 1.0, digits: int = 1) -> str:
 
 
 def minutes(run: Run) -> str:
-    return f"{run.get('wall_time_s', 0) / 60:.0f} min"
+    """The run's recorded wall time (all its sessions): '23 s' under a minute, else '5 min'."""
+    seconds = run.get("wall_time_s", 0)
+    return f"{seconds:.0f} s" if seconds < 59.5 else f"{seconds / 60:.0f} min"
 
 
 def cpu_minutes(run: Run) -> str:

@@ -5,12 +5,14 @@ written."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from experiments.memory.configs import get_config
 from experiments.memory.tables import TABLES
-from experiments.memory.train import train_and_evaluate
+from experiments.memory.train import MemoryTask, train_and_evaluate
 from experiments.report.tables import load_run, render
 from rnnjax.data.synthetic import adding_problem, copy_baseline_cross_entropy, rng_for
 
@@ -49,6 +51,28 @@ def test_dilated_gru_runs_copy_memory(tmp_path):
         copy_baseline_cross_entropy(5))
     assert 0.0 <= results["test_recall_accuracy"] <= 1.0
     assert results["dilations"] == [2] and results["sequence_steps"] == 25
+
+
+def test_a_resumed_run_records_the_wall_time_of_all_its_sessions(tmp_path, monkeypatch):
+    """The duration in the report's commands list is the whole run's: the first session (slowed
+    to >= 1.5 s) counts in the wall time recorded after the resumed second session."""
+    config = get_config("quick")
+    workdir = tmp_path / "resumed"
+    batch = MemoryTask.batch
+
+    def slow_batch(self, epoch, index):
+        time.sleep(0.5)
+        return batch(self, epoch, index)
+
+    monkeypatch.setattr(MemoryTask, "batch", slow_batch)
+    first = train_and_evaluate(config, workdir)
+    monkeypatch.setattr(MemoryTask, "batch", batch)
+    config.num_epochs = 2
+    started = time.perf_counter()
+    second = train_and_evaluate(config, workdir)
+    session = time.perf_counter() - started
+    assert first["steps"] == 3 and first["wall_time_s"] >= 1.5 and second["steps"] == 6
+    assert second["wall_time_s"] > session + 1.0
 
 
 @pytest.mark.parametrize(("overrides", "field"), [

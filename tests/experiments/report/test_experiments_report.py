@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from experiments.report.tables import find_results, mean_std
+from experiments.report.tables import find_results, mean_std, minutes
 
 
 def write(path: Path, payload: dict) -> Path:
@@ -33,3 +33,11 @@ def test_mean_std_of_replicates_and_of_a_single_run():
     assert mean_std({**replicates, "replicates_done": 1}, "a", scale=100) == "50.0 (1/3)"
     assert mean_std({"a": 0.25}, "a", scale=100, digits=2) == "25.00"
     assert mean_std({"replicates": [], "mean": {}}, "a") == "-"
+
+
+def test_minutes_shows_seconds_under_a_minute():
+    assert minutes({"wall_time_s": 23.2}) == "23 s"
+    assert minutes({"wall_time_s": 59.4}) == "59 s"
+    assert minutes({"wall_time_s": 59.6}) == "1 min"
+    assert minutes({"wall_time_s": 622.1}) == "10 min"
+    assert minutes({}) == "0 s"
