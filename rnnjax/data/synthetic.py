@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from rnnjax.validation import check_positive_int
+from rnnjax.validation import check_positive_int, fail
 
 COPY_SYMBOLS = 10  # symbols to remember
 COPY_ALPHABET = 8  # drawn from categories 1..8
@@ -43,7 +43,7 @@ def adding_problem(rng: np.random.Generator, count: int, length: int
     count = check_positive_int("adding_problem", "count", count)
     length = check_positive_int("adding_problem", "length", length)
     if length < 2:
-        raise ValueError(f"adding_problem: length must be >= 2 (two markers), got {length}")
+        fail("adding_problem", "length", "an int >= 2 (two markers)", length)
     values = rng.uniform(0.0, 1.0, (count, length)).astype(np.float32)
     half = length // 2
     first = rng.integers(0, half, count)

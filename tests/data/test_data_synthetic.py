@@ -59,7 +59,7 @@ def test_generators_are_determined_by_seed_split_and_index():
     d = adding_problem(rng_for(5, "test", 7), 4, 20)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], c[0]) and not np.array_equal(a[0], d[0])
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match=r"adding_problem: length must be an int >= 2.*got 1"):
         adding_problem(rng_for(0, "train"), 4, 1)
 
 
