@@ -28,7 +28,7 @@ from flax import nnx
 
 from experiments.launch import over_seeds
 from rnnjax.data import Labels, Vocab, embedding_matrix, load_vectors
-from rnnjax.data.chars import CharWords, char_vocab
+from rnnjax.data.chars import SplitChars, char_vocab
 from rnnjax.data.ner import ner_splits
 from rnnjax.data.padded import PaddedBatches
 from rnnjax.data.tagged import TaggedSentence
@@ -120,10 +120,9 @@ class NERTask(Task):
                                 "model cannot predict them, they count as errors", split,
                                 sum(unseen.values()), ", ".join(sorted(unseen)))
         self.examples = {split: self._encode(sentences) for split, sentences in self.splits.items()}
-        self.char_words = ({split: CharWords([w for w, _ in sentences], self.chars,
-                                             max_word_length=data.max_word_length)
-                            for split, sentences in self.splits.items()}
-                           if self.config.model.char_encoder != "none" else None)
+        self.split_chars = SplitChars(
+            self.splits, self.chars if self.config.model.char_encoder != "none" else None,
+            max_word_length=data.max_word_length)
         self.train_batches = PaddedBatches(self.examples["train"], data.batch_size,
                                            shuffle=True, seed=self.config.seed)
         logging.info("%s", ", ".join(f"{split} {len(s)} sentences"
@@ -155,16 +154,8 @@ class NERTask(Task):
             embeddings = self._embeddings
         return build_tagger(self.config, self.vocab, self.chars, self.tags, rngs, embeddings)
 
-    def with_chars(self, batch: Mapping[str, np.ndarray], split: str) -> dict[str, np.ndarray]:
-        """The fields a step reads, with the words' characters when the model has an encoder."""
-        out = {k: batch[k] for k in _FIELDS}
-        if self.char_words is not None:
-            out["chars"], out["char_lengths"] = self.char_words[split].batch(
-                batch["index"], batch["words"].shape[1])
-        return out
-
     def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        return self.with_chars(self.train_batches.batch(epoch, index), "train")
+        return self.split_chars.batch(self.train_batches.batch(epoch, index), "train", _FIELDS)
 
     def loss(self, model, state, batch, key):
         logits = model(batch["words"], batch["words_lengths"], chars=batch.get("chars"),
@@ -198,7 +189,8 @@ class NERTask(Task):
         predicted: list[Any] = [None] * len(self.splits[split])
         nll = count = 0.0
         for batch in self._eval_batches[split].iter_epoch():
-            inputs = sharding.shard_batch(self.with_chars(batch, split), self.mesh)
+            inputs = sharding.shard_batch(self.split_chars.batch(batch, split, _FIELDS),
+                                          self.mesh)
             batch_nll, batch_count, paths = self._eval_step(params, inputs)
             nll, count = nll + float(batch_nll), count + float(batch_count)
             paths = np.asarray(paths)

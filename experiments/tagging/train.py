@@ -7,8 +7,12 @@ With pretrained vectors (``data.vectors``) a word takes the vector of its lowerc
 lowercased), and ``data.vectors_vocab = N`` adds the vectors' first N words to the vocabulary (as
 Plank et al. 2016 add their embeddings' words), so that a word unseen in training keeps its
 pretrained row; a word missing from such a vocabulary then takes the row of its lowercase form.
-Every evaluation also scores the most-frequent-tag baseline on the same sentences: each known
-word gets its most frequent training tag, an unknown word the most frequent training tag overall.
+With ``model.char_encoder`` ("bilstm": Lample et al. 2016, "cnn": Ma & Hovy 2016) each word's
+embedding is concatenated with features of its characters (``rnnjax.models.char_features``); the
+character vocabulary is the training split's characters (saved with the run), so an unknown word
+is still read letter by letter. Every evaluation also scores the most-frequent-tag baseline on
+the same sentences: each known word gets its most frequent training tag, an unknown word the most
+frequent training tag overall.
 Tokens whose gold tag never occurs in training (e.g. WSJ's ``''``, which the OANC sample writes
 ``"``) count as errors for both and are left out of the loss.
 """
@@ -30,6 +34,7 @@ from flax import nnx
 
 from experiments.launch import over_seeds
 from rnnjax.data import Labels, Vocab, embedding_matrix, load_vectors
+from rnnjax.data.chars import SplitChars, char_vocab
 from rnnjax.data.padded import PaddedBatches
 from rnnjax.data.tagged import TaggedSentence, read_tagged, tagged_splits
 from rnnjax.losses import masked_cross_entropy, sequence_mask
@@ -39,10 +44,11 @@ from rnnjax.train.run import Task
 from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
 from rnnjax.validation import check_positive_int, fail
 
-VOCAB_FILE, TAGS_FILE = "vocab.json", "tags.json"
+VOCAB_FILE, CHARS_FILE, TAGS_FILE = "vocab.json", "chars.json", "tags.json"
 _WHERE = "tagging"
 # per-batch sums of the evaluation step, in this order
 _SUMS = ("nll", "scored", "correct", "tokens", "unknown_correct", "unknown")
+_EVAL_FIELDS = ("words", "words_lengths", "tags", "unknown", "weight")
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -96,9 +102,12 @@ class TaggingTask(Task):
                  repr(data.vectors_vocab))
         self.vectors = (load_vectors(data.vectors, data_dir=data.data_dir) if data.vectors
                         else None)
-        stored = load_stored(workdir, {VOCAB_FILE: Vocab.load, TAGS_FILE: Labels.load})
+        uses_chars = self.config.model.get("char_encoder", "none") != "none"
+        stored = load_stored(workdir, {VOCAB_FILE: Vocab.load, TAGS_FILE: Labels.load,
+                                       **({CHARS_FILE: Vocab.load} if uses_chars else {})})
         if stored:
-            self.vocab, self.tags = stored
+            self.vocab, self.tags, *chars = stored
+            self.chars = chars[0] if chars else None
         else:
             self.vocab = Vocab.from_counts(counts, "word", min_count=data.min_count)
             if data.vectors_vocab:  # the pretrained words after the training words
@@ -106,6 +115,10 @@ class TaggingTask(Task):
                 extra = [w for w in self.vectors.words[:data.vectors_vocab] if w not in known]
                 self.vocab = Vocab((*self.vocab.tokens, *extra), "word")
             self.tags = Labels(sorted({tag for _, tags in train for tag in tags}))
+            self.chars = char_vocab(words for words, _ in train) if uses_chars else None
+        self.split_chars = (SplitChars(self.splits, self.chars,
+                                       max_word_length=data.max_word_length)
+                            if uses_chars else SplitChars(self.splits, None))
         self.baseline = most_frequent_tags(train)
         self.examples = {split: self._encode(sentences, counts)
                          for split, sentences in self.splits.items()}
@@ -132,12 +145,14 @@ class TaggingTask(Task):
         return out
 
     def fingerprint(self) -> str:
+        chars = self.chars.tokens if self.chars else ()
         return fingerprint([(ids, b"|") for split in sorted(self.examples)
                             for field in ("words", "tags") for ids in self.examples[split][field]],
-                           "\n".join((*self.vocab.tokens, *self.tags.names)))
+                           "\n".join((*self.vocab.tokens, *self.tags.names, *chars)))
 
     def save(self, workdir: Path) -> None:
-        save_missing(workdir, {VOCAB_FILE: self.vocab.to_json(), TAGS_FILE: self.tags.to_json()})
+        save_missing(workdir, {VOCAB_FILE: self.vocab.to_json(), TAGS_FILE: self.tags.to_json(),
+                               **({CHARS_FILE: self.chars.to_json()} if self.chars else {})})
 
     def build_model(self, rngs: nnx.Rngs) -> nnx.Module:
         embeddings = None
@@ -149,11 +164,14 @@ class TaggingTask(Task):
                 logging.info("pretrained vectors for %d of %d words", found, len(self.vocab))
             embeddings = self._embeddings
         return make_model(self.config.model, vocab_size=len(self.vocab),
-                          num_tags=len(self.tags), rngs=rngs, embeddings=embeddings)
+                          num_tags=len(self.tags), num_chars=len(self.chars or ()), rngs=rngs,
+                          embeddings=embeddings)
 
     def prepare_evaluation(self, graphdef: Any) -> None:
         def step(params, batch):
-            logits = nnx.merge(graphdef, params)(batch["words"], batch["words_lengths"])
+            logits = nnx.merge(graphdef, params)(
+                batch["words"], batch["words_lengths"], chars=batch.get("chars"),
+                char_lengths=batch.get("char_lengths"))
             mask = sequence_mask(batch["words_lengths"], logits.shape[1], batch["weight"])
             tags = batch["tags"]
             scored = mask * (tags >= 0)
@@ -169,8 +187,13 @@ class TaggingTask(Task):
                                  shuffle=False)
             for split, examples in self.examples.items() if split != "train"}
 
+    def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
+        return self.split_chars.batch(self.train_batches.batch(epoch, index), "train",
+                                      self.batch_fields)
+
     def loss(self, model, state, batch, key):
-        logits = model(batch["words"], batch["words_lengths"], dropout_key=key)
+        logits = model(batch["words"], batch["words_lengths"], chars=batch.get("chars"),
+                       char_lengths=batch.get("char_lengths"), dropout_key=key)
         nll, count = masked_cross_entropy(logits, batch["tags"], batch["words_lengths"],
                                           batch["weight"])
         mean = nll / jnp.maximum(count, 1.0)
@@ -183,8 +206,8 @@ class TaggingTask(Task):
         params = nnx.state(model)
         sums = np.zeros(len(_SUMS))
         for batch in self._eval_batches[split].iter_epoch():
-            batch = {k: batch[k] for k in ("words", "words_lengths", "tags", "unknown", "weight")}
-            sums += np.asarray(self._eval_step(params, sharding.shard_batch(batch, self.mesh)))
+            inputs = self.split_chars.batch(batch, split, _EVAL_FIELDS)
+            sums += np.asarray(self._eval_step(params, sharding.shard_batch(inputs, self.mesh)))
         total = dict(zip(_SUMS, sums.tolist(), strict=True))
         examples = self.examples[split]
         mft = np.concatenate(examples["mft"])

@@ -5,12 +5,14 @@ A word longer than ``max_word_length`` keeps its first ``max_word_length - 1`` c
 last one (suffixes matter most for tagging); characters unseen in training map to ``<unk>``
 (id 0). W is ``padded_length(max_word_length)`` for every batch (so a jitted step compiles once
 per sentence length only); padded characters and padded words are 0 with length 0.
+``SplitChars`` holds the ``CharWords`` of every split of a tagging task and adds their arrays to
+the split's ``PaddedBatches`` batches.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -57,3 +59,26 @@ class CharWords:
             for t, ids in enumerate(words):
                 chars[b, t, :len(ids)] = ids
         return chars, lengths
+
+
+class SplitChars:
+    """The characters of the words of every split's tagged sentences ((words, tags) pairs), or
+    nothing when ``vocab`` is None (a model without character features)."""
+
+    def __init__(self, splits: Mapping[str, Sequence[tuple[Sequence[str], Sequence[str]]]],
+                 vocab: Vocab | None, *, max_word_length: int = 16):
+        self.char_words = None if vocab is None else {
+            split: CharWords([words for words, _ in sentences], vocab,
+                             max_word_length=max_word_length)
+            for split, sentences in splits.items()}
+
+    def batch(self, batch: Mapping[str, np.ndarray], split: str, fields: Iterable[str]
+              ) -> dict[str, np.ndarray]:
+        """``batch``'s ``fields``, with "chars" [B, T, W] and "char_lengths" [B, T] of its
+        sentences (``batch["index"]`` into ``split``, T = ``batch["words"]``' length) when
+        there is a character vocabulary."""
+        out = {name: batch[name] for name in fields}
+        if self.char_words is not None:
+            out["chars"], out["char_lengths"] = self.char_words[split].batch(
+                batch["index"], batch["words"].shape[1])
+        return out
