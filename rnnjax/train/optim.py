@@ -5,7 +5,10 @@
 i.e. constant for ``lr_decay_after`` epochs, then multiplied by ``lr_decay`` at the start of every
 later epoch (small config: 1.0 for 4 epochs, then halved). The optimiser takes the rate as an
 injected hyperparameter so that the training loop sets it per epoch, also mid-epoch on resume.
-Update: clip the gradient's global norm (``clip_norm`` > 0), add ``weight_decay * params``
+Update: with ``gradient_noise`` = eta > 0, first add Gaussian noise of variance eta / (1 + t)^0.55
+to the gradient at step t (Neelakantan et al. 2015, "Adding Gradient Noise Improves Learning for
+Very Deep Networks"; the Neural Programmer's training), then clip the gradient's global norm
+(``clip_norm`` > 0), add ``weight_decay * params``
 (L2, coupled: for Adam this is not AdamW), then the optimiser's own rule; with ``max_norm`` > 0,
 finally rescale every column k of the 2-D parameters named by ``max_norm_params`` so that
 ||W[:, k]||_2 <= max_norm after the step (Hinton et al. 2012; Kim 2014's constraint on the softmax
@@ -56,6 +59,7 @@ def check_optim_config(c: Mapping[str, Any]) -> None:
     _check_number("weight_decay", c.get("weight_decay", 0.0), 0.0, strict=False)
     _check_number("momentum", c.get("momentum", 0.0), 0.0, strict=False, upper=1.0)
     _check_number("max_norm", c.get("max_norm", 0.0), 0.0, strict=False)
+    _check_number("gradient_noise", c.get("gradient_noise", 0.0), 0.0, strict=False)
     names = c.get("max_norm_params", ())
     if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
         fail(_WHERE, "optim.max_norm_params", "a list of parameter path patterns such as "
@@ -99,15 +103,17 @@ def max_norm_columns(limit: float, patterns: tuple[str, ...]) -> optax.GradientT
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def make_optimizer(c: Mapping[str, Any]) -> optax.GradientTransformation:
-    """clip -> weight decay -> ``c["name"]`` -> max-norm projection, with the learning rate an
-    injected hyperparameter."""
+def make_optimizer(c: Mapping[str, Any], seed: int = 0) -> optax.GradientTransformation:
+    """gradient noise -> clip -> weight decay -> ``c["name"]`` -> max-norm projection, with the
+    learning rate an injected hyperparameter; ``seed`` seeds the gradient noise."""
     check_optim_config(c)
     clip, weight_decay = c.get("clip_norm", 0.0), c.get("weight_decay", 0.0)
     limit, patterns = c.get("max_norm", 0.0), tuple(c.get("max_norm_params", ()))
+    noise = c.get("gradient_noise", 0.0)
 
     def chain(learning_rate: float) -> optax.GradientTransformation:
         return optax.chain(
+            optax.add_noise(noise, 0.55, seed) if noise else optax.identity(),
             optax.clip_by_global_norm(clip) if clip else optax.identity(),
             optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
             OPTIMIZERS[c["name"]](learning_rate, c),

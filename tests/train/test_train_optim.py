@@ -74,6 +74,7 @@ def test_every_optimizer_descends_a_quadratic(name):
     ({"clip_norm": -5.0}, "optim.clip_norm must be a number >= 0.0, got -5.0"),
     ({"weight_decay": -1e-4}, "optim.weight_decay must be a number >= 0.0"),
     ({"momentum": 1.5}, "optim.momentum must be a number >= 0.0 and <= 1.0, got 1.5"),
+    ({"gradient_noise": -1.0}, "optim.gradient_noise must be a number >= 0.0, got -1.0"),
 ])
 def test_bad_optimizer_fields(fields, message):
     with pytest.raises(ValueError, match=f"make_optimizer: {message}"):
@@ -94,3 +95,22 @@ def test_max_norm_projects_the_named_columns_after_the_step():
     with pytest.raises(ValueError, match=r"optim.max_norm_params must be a list of parameter "
                        r"path patterns"):
         make_optimizer(sgd(max_norm=3.0, max_norm_params="out.kernel"))
+
+
+def test_gradient_noise_has_variance_eta_over_one_plus_t_to_the_055():
+    """Neelakantan et al. 2015: N(0, eta / (1 + t)^0.55) added to the gradient at step t; the
+    seed picks the noise."""
+    params = {"w": jnp.zeros(40_000)}
+
+    def steps(seed: int) -> list[jnp.ndarray]:
+        tx = make_optimizer(sgd(gradient_noise=4.0), seed=seed)
+        state, out = tx.init(params), []
+        for _ in range(3):
+            step, state = tx.update({"w": jnp.zeros(40_000)}, state, params)
+            out.append(step["w"])
+        return out
+
+    first = steps(3)
+    np.testing.assert_allclose([float(jnp.std(s)) for s in first],
+                               [np.sqrt(4.0 / (1 + t) ** 0.55) for t in range(3)], rtol=0.02)
+    assert not np.allclose(first[0], steps(4)[0])
