@@ -6,7 +6,9 @@ program with one line ``error: <message>`` on stderr and exit status 2, the mess
 library's own ``<where>: <arg> must be <expected>, got <actual>``. Ctrl-C (SIGINT) ends it with
 one line (``interrupted at step N; resume with the same command`` once training started) and
 exit status 130; the harness leaves the workdir consistent and unlocked. ``--traceback`` shows the
-whole traceback instead.
+whole traceback instead. Compiled programs are kept in the persistent compilation cache
+(``rnnjax.compilation``; ``RNNJAX_COMPILATION_CACHE`` moves it or turns it off), so the second
+launch of a config loads its steps instead of compiling them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import NoReturn
 
 from absl import app, flags
 
+from rnnjax.compilation import use_persistent_cache
 from rnnjax.memory import keep_freed_memory
 from rnnjax.validation import one_line
 
@@ -66,8 +69,9 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> None:
     """``app.run(main)`` with one-line errors for ``USER_ERRORS`` and for bad flags, in a process
-    whose malloc keeps freed memory (``rnnjax.memory.keep_freed_memory``); ``argv``: the command
-    line, by default ``sys.argv``."""
+    whose malloc keeps freed memory (``rnnjax.memory.keep_freed_memory``) and whose compiled
+    programs go to the persistent cache (``rnnjax.compilation.use_persistent_cache``); ``argv``:
+    the command line, by default ``sys.argv``."""
 
     def guarded(argv: list[str]) -> None:
         if len(argv) > 1:
@@ -88,4 +92,5 @@ def run(main: Callable[[list[str]], None], argv: list[str] | None = None) -> Non
     # JAX logs at INFO that it found no TPU: noise in front of every message.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     keep_freed_memory()  # a program, not a library: XLA's step temporaries are reused
+    use_persistent_cache()
     app.run(guarded, argv=argv, flags_parser=parse_flags)

@@ -8,18 +8,13 @@ Without --config this is the BiLSTM (GloVe 50d) on the MR subset. The shared fla
 from __future__ import annotations
 
 from experiments import launch
-from experiments.classify.train import train_and_evaluate, use_compilation_cache
+from experiments.classify.train import train_and_evaluate
 
 CONFIG = launch.define_config(__file__)
 
 
-def train(config, workdir: str, allow_changes: list[str]):
-    use_compilation_cache(workdir)
-    return train_and_evaluate(config, workdir, allow_changes)
-
-
 def main() -> None:
-    launch.main(train, CONFIG)
+    launch.main(train_and_evaluate, CONFIG)
 
 
 if __name__ == "__main__":

@@ -34,10 +34,10 @@ from rnnjax.validation import check_choice, fail
 
 _WHERE = "classify"
 VOCAB_FILE = "vocab.json"
-JAX_CACHE = "jax_cache"
 # The embedding table has len(vocab) rounded up to a multiple of this many rows (the extra rows
 # are never looked up), so that the folds' vocabularies give one parameter shape and the
-# replicates after the first reuse the compiled programs from the cache.
+# replicates after the first reuse the compiled programs from the persistent compilation cache
+# (rnnjax.compilation, on for every command-line run).
 VOCAB_ROWS_MULTIPLE = 2048
 cached_vectors = functools.cache(load_vectors)  # the same file for every fold and seed
 
@@ -173,14 +173,6 @@ def replicates(config: ml_collections.ConfigDict) -> list[dict[str, int]]:
     seed-major: a full cross-validation with the first seed comes first)."""
     data = config.data
     return replicate_list(config, fold_count(dataset_name(data), data.num_folds))
-
-
-def use_compilation_cache(workdir: str | Path) -> None:
-    """Cache compiled programs in ``workdir/jax_cache`` (unless a JAX compilation cache is set
-    already): each replicate is a new run whose jitted steps would otherwise compile again."""
-    if not jax.config.jax_compilation_cache_dir:
-        jax.config.update("jax_compilation_cache_dir", str(Path(workdir) / JAX_CACHE))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path,

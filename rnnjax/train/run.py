@@ -248,7 +248,7 @@ def make_train_step(task: Task, graphdef: Any, tx: optax.GradientTransformation)
     def objective(params, state, batch, key):
         return task.loss(nnx.merge(graphdef, params), state, batch, key)
 
-    def step(params, opt_state, state, batch, key, lr):
+    def train_step(params, opt_state, state, batch, key, lr):  # the name in compile logs
         grads, (loss, state) = jax.grad(objective, has_aux=True)(params, state, batch, key)
         opt_state.hyperparams["learning_rate"] = jnp.asarray(lr, jnp.float32)
         updates, opt_state = tx.update(grads, opt_state, params)
@@ -256,7 +256,7 @@ def make_train_step(task: Task, graphdef: Any, tx: optax.GradientTransformation)
                 loss)
 
     replicated, batched = sharding.replicated(task.mesh), sharding.batch_sharding(task.mesh)
-    return jax.jit(step, donate_argnums=(0, 1, 2),
+    return jax.jit(train_step, donate_argnums=(0, 1, 2),
                    out_shardings=(replicated, replicated, batched, replicated))
 
 

@@ -1,0 +1,150 @@
+r"""Run a command-line program in this process and record its start-up and its compilations.
+
+    python -m benchmarks.compile_probe OUT.json [--stop_after_evaluation] MODULE [ARG ...]
+
+e.g. ``python -m benchmarks.compile_probe /tmp/lm.json experiments.lm --workdir=/tmp/run``. The
+program runs as ``python -m MODULE ARG ...`` would (``runpy``), with a
+``rnnjax.compilation.CompileLog`` active and the harness (``rnnjax.train.run``) instrumented:
+every call of each run's train step and of its task's ``evaluate`` is timed, and the shapes of
+the train step's batches are collected. OUT.json holds:
+
+* ``first_step_s``: seconds from the launch to the end of the first training step (its outputs
+  computed); the launch is ``$COMPILE_PROBE_LAUNCHED`` (the parent's ``time.time()`` before it
+  started this process), else when the probe began to run the program; ``setup_s``: from the
+  launch to the first call of the train step (imports, data, model, checks);
+* ``train_step`` / ``evaluation``: what compiled during the first train step / the first
+  ``evaluate`` (``CompileLog.summary``: trace, lower and XLA seconds, programs compiled and
+  loaded from the persistent cache), and the call's seconds;
+* ``train_step_compiled`` / ``train_step_loaded``: XLA compilations of ``train_step`` over the
+  whole program that the persistent cache did not / did serve; ``train_batch_shapes``: the
+  distinct shapes of the batches the train step was called with (the buckets),
+  ``run_batch_shapes``: their number in each run (a replicate is a run of its own);
+  ``train_steps``: the train step's calls;
+* ``evaluations_compiled``: per ``evaluate`` call, the XLA compilations the cache did not serve;
+* ``total``: the summary of every compilation; ``functions``: per function name its XLA
+  compilations, loads from the cache and seconds of the three stages; ``exit_code``: the
+  program's exit status.
+
+``--stop_after_evaluation`` ends the program when its first ``evaluate`` returns (start-up is
+measured, not training). The flags are not absl's: the program parses those, once per process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import runpy
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rnnjax.compilation import CompileLog
+
+LAUNCHED_ENV = "COMPILE_PROBE_LAUNCHED"
+STOP_FLAG = "--stop_after_evaluation"
+USAGE = f"usage: python -m benchmarks.compile_probe OUT.json [{STOP_FLAG}] MODULE [ARG ...]"
+
+
+class StopProgram(BaseException):
+    """Ends the program after its first evaluation (no handler of the harness catches it)."""
+
+
+class Probe:
+    """The windows (start, end) of the train-step and ``evaluate`` calls of every run."""
+
+    def __init__(self, stop_after_evaluation: bool):
+        self.stop_after_evaluation = stop_after_evaluation
+        self.windows: dict[str, list[tuple[float, float]]] = {"train_step": [], "evaluate": []}
+        self.run_shapes: list[set[str]] = []  # per run, its train batches' shapes
+
+    def install(self) -> None:
+        """Wrap each harness run's train step and its task's ``evaluate`` once it is built."""
+        harness = importlib.import_module("rnnjax.train.run")  # rnnjax.train.run is a function
+
+        build = harness._Run.__init__
+        probe = self
+
+        def instrumented(run: Any, *args: Any, **kwargs: Any) -> None:
+            build(run, *args, **kwargs)
+            probe.run_shapes.append(set())
+            run.train_step = probe.timed("train_step", run.train_step)
+            run.task.evaluate = probe.timed("evaluate", run.task.evaluate)
+
+        harness._Run.__init__ = instrumented
+
+    def timed(self, name: str, function: Callable) -> Callable:
+        import jax
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.time()
+            out = jax.block_until_ready(function(*args, **kwargs))
+            self.windows[name].append((start, time.time()))
+            if name == "train_step":  # (params, opt_state, state, batch, key, lr)
+                self.run_shapes[-1].add(str(jax.tree.map(lambda x: (x.shape, str(x.dtype)),
+                                                         args[3])))
+            elif self.stop_after_evaluation:
+                raise StopProgram
+            return out
+
+        return call
+
+
+def run_program(out: Path, module: str, args: list[str], stop_after_evaluation: bool) -> int:
+    """Run ``module`` as ``__main__`` under the probe; write the record to ``out``."""
+    launched = float(os.environ.get(LAUNCHED_ENV, time.time()))
+    probe = Probe(stop_after_evaluation)
+    with CompileLog() as log:
+        probe.install()
+        sys.argv = [module, *args]
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            code = 0
+        except StopProgram:
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    loaded = log.select("train_step", "compile", cached=True)
+    record: dict[str, Any] = {
+        "module": module, "args": args, "exit_code": code, "total": log.summary(),
+        "train_steps": len(probe.windows["train_step"]),
+        "train_step_compiled": log.count("train_step"), "train_step_loaded": len(loaded),
+        "train_batch_shapes": sorted(set().union(*probe.run_shapes)),
+        "run_batch_shapes": [len(shapes) for shapes in probe.run_shapes],
+        "evaluations_compiled": [log.count(between=window)
+                                 for window in probe.windows["evaluate"]],
+        "functions": {name: [log.count(name), len(log.select(name, "compile", cached=True)),
+                             round(log.seconds(name), 3)]
+                      for name in sorted({r.name for r in log.records})}}
+    for name, key in (("train_step", "train_step"), ("evaluate", "evaluation")):
+        if probe.windows[name]:
+            start, end = probe.windows[name][0]
+            record[key] = {"call_s": round(end - start, 3),
+                           **log.summary(between=(start, end))}
+    if probe.windows["train_step"]:
+        start, end = probe.windows["train_step"][0]
+        record["setup_s"] = round(start - launched, 3)
+        record["first_step_s"] = round(end - launched, 3)
+    out.write_text(json.dumps(record, indent=1))
+    return code
+
+
+def main(argv: list[str]) -> None:
+    args = argv[1:]
+    stop = STOP_FLAG in args[1:2]
+    if stop:
+        args.pop(1)
+    if len(args) < 2:
+        sys.exit(USAGE)
+    code = run_program(Path(args[0]), args[1], args[2:], stop)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip the interpreter's shutdown: a program stopped after its evaluation leaves its
+    # checkpointer's threads behind.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

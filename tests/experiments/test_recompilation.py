@@ -1,0 +1,70 @@
+"""A run compiles its train step once per batch shape, across epochs, folds and evaluation.
+
+Each test launches an experiment's command-line program, with a fresh persistent compilation
+cache, under ``benchmarks.compile_probe``, which counts XLA compilations from
+``jax.monitoring`` events (``rnnjax.compilation.CompileLog``) and collects the shapes of the
+batches the harness's train step was called with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnjax.data import load_splits
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def probe(tmp_path: Path, module: str, *args: str) -> dict:
+    """The probe's record of ``python -m module --workdir=... args`` with an empty cache."""
+    out = tmp_path / "probe.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu",
+           "RNNJAX_COMPILATION_CACHE": str(tmp_path / "cache")}
+    for jax_setting in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
+        env.pop(jax_setting, None)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.compile_probe", str(out), module,
+                           f"--workdir={tmp_path / 'run'}", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(out.read_text())
+    assert record["exit_code"] == 0, done.stderr[-3000:]
+    return record
+
+
+def test_classify_folds_and_epochs_compile_each_batch_shape_once(tmp_path):
+    """Sentences of 3 to 14 words: padded to 8, 12 and 16 steps; 2 folds x 2 epochs."""
+    rng = np.random.default_rng(0)
+    words = {"pos": ("good", "great", "fine", "fun"), "neg": ("bad", "dull", "poor", "awful")}
+    lines = [f"{label}\t{' '.join(rng.choice(vocab, rng.integers(3, 15)))}\n"
+             for label, vocab in words.items() for _ in range(40)]
+    (tmp_path / "tiny.tsv").write_text("".join(lines), encoding="utf-8")
+    record = probe(tmp_path, "experiments.classify",
+                   "--config=experiments/classify/configs.py:quick", "--config.data.name=file",
+                   f"--config.data.path={tmp_path / 'tiny.tsv'}")
+    shapes = len(record["train_batch_shapes"])
+    assert shapes == 3 and record["run_batch_shapes"] == [3, 3]  # each fold meets them all
+    assert record["train_steps"] > 4 * shapes  # each shape trained again in epoch 2
+    # one XLA compilation per shape; the second fold loads them from the cache
+    assert record["train_step_compiled"] == shapes
+    assert record["train_step_loaded"] == shapes
+
+
+def test_lm_epochs_and_evaluations_reuse_the_first_programs(tmp_path):
+    """2 epochs of 4 steps on a small text; valid after each epoch, then test."""
+    (tmp_path / "tiny.txt").write_text(load_splits("shakespeare")["train"][:20_000])
+    record = probe(tmp_path, "experiments.lm", "--config=experiments/lm/configs.py:quick",
+                   "--config.data.corpus=text", f"--config.data.path={tmp_path / 'tiny.txt'}",
+                   "--config.data.eval_bptt=32", "--config.num_epochs=2",
+                   "--config.steps_per_epoch=4")
+    assert record["train_steps"] == 8 and len(record["train_batch_shapes"]) == 1
+    assert record["train_step_compiled"] == 1 and record["train_step_loaded"] == 0
+    # the state carried from batch to batch does not change the step's signature, and the
+    # second validation and the test compile nothing the first validation did not
+    first, *later = record["evaluations_compiled"]
+    assert first >= 1 and later == [0, 0]
