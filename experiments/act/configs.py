@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import ml_collections
 
+from rnnjax.train.config import optim_config, run_config
+from rnnjax.validation import check_choice
+
 TAUS = ("1e-1", "1e-2", "1e-3", "1e-4")
 VARIANTS = (*(f"act_{tau}" for tau in TAUS), "rnn", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: the ACT RNN at tau = 1e-3."""
-    c = ml_collections.ConfigDict()
-    c.name = "act_1e-3"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the first replicate (initialisation and training batches)
-    c.seeds = 1  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 10  # epochs of batches_per_epoch fresh batches each
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: batches_per_epoch)
-    c.log_every_steps = 50  # train loss to metrics.jsonl every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
+    """Fields shared by every variant: the ACT RNN at tau = 1e-3; an epoch is
+    data.batches_per_epoch freshly drawn batches."""
+    c = run_config("act_1e-3", num_epochs=10, log_every_steps=50, checkpoint_every_steps=1000)
 
     c.data = ml_collections.ConfigDict()
     c.data.task = "parity"  # rnnjax.data.algorithmic.TASKS
@@ -54,18 +51,12 @@ def base() -> ml_collections.ConfigDict:
     c.model.epsilon = 0.01  # halting threshold 1 - epsilon
     c.model.impl = "scan"  # recurrence implementation (ACT runs under lax.scan)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 1e-3  # constant
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 1.0  # global gradient-norm clipping
+    c.optim = optim_config(learning_rate=1e-3, clip_norm=1.0, weight_decay=None)  # constant rate
     return c
 
 
 def get_config(variant: str = "act_1e-3") -> ml_collections.ConfigDict:
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
+    check_choice("get_config", "variant", variant, VARIANTS)
     c = base()
     c.name = variant
     if variant.startswith("act_"):

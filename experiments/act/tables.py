@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.report.tables import Column, RunTable, cpu_minutes, mean_std, minutes
+from experiments.report import columns, plots
+from experiments.report.tables import Column, RunTable, mean_std
 
 Run = dict[str, Any]
 
@@ -24,11 +25,6 @@ def _model(run: Run) -> str:
     return f"{model['hidden_size']} {model['cell']}{act}"
 
 
-def _sequences(run: Run) -> str:
-    return f"{run['steps'] * run['config']['data']['batch_size'] / 1000:.0f}k" if run.get(
-        "steps") else "-"
-
-
 TABLES = (
     RunTable(
         title="Parity (Graves 2016, section 3.1): sequence error and ponder time against tau",
@@ -38,14 +34,14 @@ TABLES = (
             Column("run", lambda r: r["name"]),
             Column("model", _model),
             Column("input size", lambda r: str(r["config"]["data"]["train"]["size"])),
-            Column("sequences seen", _sequences),
+            Column("sequences seen", columns.sequences_seen),
             Column("sequence error %", lambda r: mean_std(r, "test_sequence_error", 100.0)),
             Column("mean ponder time N(t)", lambda r: mean_std(r, "test_ponder", digits=2)
                    if r["model"].get("act") else "1 (no ACT)"),
             Column("bits/seq", lambda r: mean_std(r, "test_loss", digits=3)),
-            Column("wall time", minutes),
-            Column("CPU time", cpu_minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.CPU_TIME,
+            columns.STATUS,
         ),
         note=("Test set: 1000 fixed parity vectors of the training distribution (input size "
               "in its column; the paper's is 64). The paper trains on far more sequences; it "
@@ -58,18 +54,14 @@ TABLES = (
 def plot_ponder_against_tau(runs: Sequence[Run], out_dir: Path) -> Path:
     """Sequence error and mean ponder time against tau (log axis), one line per training
     budget; the RNN without ACT as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def value(run: Run, metric: str) -> float:
-        return run.get("mean", run).get(metric, float("nan"))
+    def value(run: Run, name: str) -> float:
+        found = columns.metric(run, name)
+        return float("nan") if found is None else found
 
     plain = [r for r in runs if r.get("task") == "parity" and _tau(r) is None]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for budget in sorted({_sequences(r) for r in runs if _tau(r)}):
-        act = sorted((r for r in runs if _tau(r) and _sequences(r) == budget), key=_tau)
+    fig, (left, right) = plots.pyplot().subplots(1, 2, figsize=(9, 3.5))
+    for budget in sorted({columns.sequences_seen(r) for r in runs if _tau(r)}):
+        act = sorted((r for r in runs if _tau(r) and columns.sequences_seen(r) == budget), key=_tau)
         taus = [_tau(r) for r in act]
         left.plot(taus, [100 * value(r, "test_sequence_error") for r in act], "o-",
                   label=f"ACT, {budget} sequences")
@@ -77,18 +69,14 @@ def plot_ponder_against_tau(runs: Sequence[Run], out_dir: Path) -> Path:
                    label=f"{budget} sequences")
     for run in plain:
         left.axhline(100 * value(run, "test_sequence_error"), color="gray", ls="--",
-                     label=f"no ACT, {_sequences(run)} sequences")
+                     label=f"no ACT, {columns.sequences_seen(run)} sequences")
     for ax, label in ((left, "sequence error %"), (right, "mean ponder time")):
         ax.set_xscale("log")
         ax.set_xlabel("time penalty tau")
         ax.set_ylabel(label)
     left.legend(fontsize=7)
     right.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "ponder_against_tau.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "ponder_against_tau.png", dpi=110)
 
 
 PLOTS = (plot_ponder_against_tau,)

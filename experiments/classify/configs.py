@@ -19,6 +19,9 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 # Table A: the recurrent classifiers; Table B: Kim's CNN; plus the Keras-sized model and quick.
 RNN_ROWS = ("lstm", "bilstm", "lstm_2layer", "bilstm_2layer", "gru", "bigru", "elman",
             "bilstm_max", "bilstm_mean")
@@ -27,17 +30,10 @@ VARIANTS = (*RNN_ROWS, *KIM_ROWS, "keras_tiny", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant (the BiLSTM of Table A)."""
-    c = ml_collections.ConfigDict()
-    c.name = "bilstm"  # the variant: the row of the tables
-    c.seed = 0  # the first seed (set per replicate: seed, seed + 1, ...)
-    c.seeds = 3  # number of seeds; one run = every fold x every seed
-    c.num_epochs = 10  # epochs at most
-    c.patience = 3  # stop after this many epochs without a better valid accuracy (0: never)
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.log_every_steps = 50  # train loss to metrics.jsonl every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
-    c.divergence_factor = 3.0  # stop when the loss's running mean > this x the initial loss
+    """Fields shared by every variant (the BiLSTM of Table A; its name is the row of the tables).
+    One run = every fold x every seed; patience counts on the valid accuracy."""
+    c = run_config("bilstm", seeds=3, num_epochs=10, patience=3, log_every_steps=50,
+                   checkpoint_every_steps=1000, divergence_factor=3.0)
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "mr_subset"  # a dataset of rnnjax.data.labelled.NAMES ("file" reads data.path)
@@ -64,12 +60,9 @@ def base() -> ml_collections.ConfigDict:
     c.model.dropout = 0.5  # on the embeddings, between layers and before the softmax
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # constant (lr_decay 1)
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
-    c.optim.max_norm = 0.0  # max L2 norm of each softmax weight column (0: off)
-    c.optim.max_norm_params = ("out.kernel",)  # the parameters max_norm applies to
+    # a constant rate; max_norm (off here; Kim's CNN: 3) would constrain the softmax weights
+    c.optim = optim_config(learning_rate=2e-3, clip_norm=5.0, lr_decay=None, lr_decay_after=None,
+                           weight_decay=None, max_norm=0.0, max_norm_params=("out.kernel",))
     return c
 
 
@@ -128,11 +121,7 @@ def keras_tiny() -> ml_collections.ConfigDict:
 
 def quick() -> ml_collections.ConfigDict:
     """Smoke test (runlocal): a tiny BiLSTM, random embeddings, 2 folds x 1 seed, 2 epochs."""
-    c = base()
-    c.name = "quick"
-    c.seeds = 1
-    c.num_epochs = 2
-    c.log_every_steps = 1
+    c = smoke_test(base(), num_epochs=2, steps_per_epoch=0)
     c.data.folds_to_run = 2
     c.data.batch_size = 8
     c.data.eval_batch_size = 16
@@ -144,9 +133,7 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``bilstm``)."""
-    variant = variant or "bilstm"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
+    variant = check_choice("get_config", "variant", variant or "bilstm", VARIANTS)
     if variant in RNN_ROWS:
         return rnn_row(variant)
     if variant in KIM_ROWS:

@@ -10,14 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from experiments.classify.configs import KIM_ROWS, RNN_ROWS
-from experiments.report.tables import (
-    Column,
-    GridTable,
-    Reference,
-    RunTable,
-    load_run,
-    minutes,
-)
+from experiments.report import plots
+from experiments.report.tables import Column, GridTable, Reference, RunTable, load_run, minutes
 from rnnjax.train.run import RESULTS_FILE
 
 Run = dict[str, Any]
@@ -180,14 +174,9 @@ TABLES = (TABLE_A, TABLE_B, BASELINES_VS_BEST, RUNS)
 
 def plot_accuracy(runs: Sequence[Run], out_dir: Path) -> Path:
     """Grouped bars: test accuracy (mean, std as error bar) of every row on every dataset."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = [name for name in (*TABLE_A_ROWS, *KIM_ROWS)
             if any(r.get("name") == name and r.get("mean") for r in runs)]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows)), 4))
+    fig, ax = plots.pyplot().subplots(figsize=(max(6.0, 1.1 * len(rows)), 4))
     width = 0.8 / len(DATASETS)
     for k, dataset in enumerate(DATASETS):
         found = {r["name"]: r for r in runs if r.get("dataset") == dataset and r.get("mean")
@@ -203,11 +192,7 @@ def plot_accuracy(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_ylim(40, 100)
     if rows:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "accuracy.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "accuracy.png")
 
 
 PLOTS = (plot_accuracy,)

@@ -16,20 +16,18 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 VARIANTS = ("lstm", "gru", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: a 1 x 64 LSTM, direct decoder, 90% quantile head."""
-    c = ml_collections.ConfigDict()
-    c.name = "lstm"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the first replicate (initialisation, batch order)
-    c.seeds = 1  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 20  # epochs of steps_per_epoch batches
-    c.steps_per_epoch = 50  # training batches per epoch (0: training windows / batch_size)
-    c.patience = 6  # stop after this many epochs without a better valid MASE (0: never)
-    c.log_every_steps = 50  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
+    """Fields shared by every variant: a 1 x 64 LSTM, direct decoder, 90% quantile head; an
+    epoch is steps_per_epoch batches of random windows (0: training windows / batch_size),
+    patience counts on the valid MASE."""
+    c = run_config("lstm", num_epochs=20, steps_per_epoch=50, patience=6, log_every_steps=50,
+                   checkpoint_every_steps=1000)
     c.baselines = "seasonal_naive,ets,arima"  # scored beside the model (rnnjax.forecasting)
 
     c.data = ml_collections.ConfigDict()
@@ -58,13 +56,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.dropout = 0.0  # between stacked layers
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 3e-3  # rate of the first lr_decay_after epochs
-    c.optim.lr_decay = 0.9  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 5  # epochs at the initial rate
-    c.optim.clip_norm = 1.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=3e-3, lr_decay=0.9, lr_decay_after=5, clip_norm=1.0)
     return c
 
 
@@ -95,11 +87,7 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.forecast --config=experiments/forecast/configs.py:quick \
         --workdir=/tmp/forecast_quick --config.data.path=FILE
     """
-    c = base()
-    c.name = "quick"
-    c.num_epochs = 2
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base(), num_epochs=2)
     c.baselines = "seasonal_naive"
     c.data.batch_size = 8
     c.model.hidden_size = 8
@@ -108,7 +96,4 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``lstm``)."""
-    variant = variant or "lstm"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "lstm", VARIANTS)]()

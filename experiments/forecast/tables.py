@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.report.tables import Column, RunTable, mean_std, minutes
+from experiments.report import columns, plots
+from experiments.report.tables import Column, RunTable, mean_std, run_workdirs
 
 Run = dict[str, Any]
 # the named series of configs.py in the order of the table; files of your own follow
@@ -26,8 +27,7 @@ PLOT_FILE = "forecasts.png"
 def _baseline(method: str):
     """'MASE / sMAPE' of a baseline (the same for every seed)."""
     def value(run: Run) -> str:
-        numbers = run.get("mean", run)
-        mase, smape = numbers.get(f"test_{method}_mase"), numbers.get(f"test_{method}_smape")
+        mase, smape = (columns.metric(run, f"test_{method}_{name}") for name in ("mase", "smape"))
         return "-" if mase is None else f"{mase:.3f} / {smape:.2f}"
     return value
 
@@ -52,15 +52,15 @@ TABLES = (
             Column("series", lambda r: r.get("series", "-")),
             Column("run", lambda r: r["name"]),
             Column("model", _model),
-            Column("seeds", lambda r: str(r.get("replicates_total", 1))),
+            columns.SEEDS,
             Column("RNN MASE", lambda r: mean_std(r, "test_mase", digits=3)),
             Column("RNN sMAPE", lambda r: mean_std(r, "test_smape", digits=2)),
             *(Column(f"{label} MASE / sMAPE", _baseline(method))
               for method, label in BASELINES),
             Column("RNN coverage", lambda r: mean_std(r, "test_coverage", digits=2)),
             Column("ETS coverage", lambda r: mean_std(r, "test_ets_coverage", digits=2)),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.STATUS,
         ),
         note=("MASE (Hyndman & Koehler 2006) scales the absolute error by the training part's "
               "in-sample seasonal-naive error; sMAPE as in M4. Test part: the last 2 horizons "
@@ -74,14 +74,8 @@ TABLES = (
 )
 
 
-def _first_replicate(run: Run) -> Path:
-    workdir = Path(run["workdir"])
-    replicates = run.get("replicates")
-    return workdir / replicates[0]["replicate"] if replicates else workdir
-
-
 def _read_forecasts(run: Run) -> list[dict[str, str]]:
-    path = _first_replicate(run) / "forecasts.csv"
+    path = run_workdirs(run)[0] / "forecasts.csv"
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as file:
@@ -91,16 +85,11 @@ def _read_forecasts(run: Run) -> list[dict[str, str]]:
 def plot_forecasts(runs: list[Run], out_dir: Path) -> Path:
     """One panel per series: the test truth, each RNN's forecasts (first seed) with its
     interval, and the baselines' point forecasts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     by_series: dict[str, list[Run]] = {}
     for run in sorted((r for r in runs if r["status"] != "diverged"), key=_sort):
         by_series.setdefault(run.get("series", "?"), []).append(run)
-    fig, axes = plt.subplots(max(len(by_series), 1), 1, figsize=(10, 3 * max(len(by_series), 1)),
-                             squeeze=False)
+    panels = max(len(by_series), 1)
+    fig, axes = plots.pyplot().subplots(panels, 1, figsize=(10, 3 * panels), squeeze=False)
     for ax, (series, group) in zip(axes[:, 0], by_series.items(), strict=False):
         for k, run in enumerate(group):
             rows = _read_forecasts(run)
@@ -120,11 +109,7 @@ def plot_forecasts(runs: list[Run], out_dir: Path) -> Path:
                     label=f"{run['name']} (90% interval)")
         ax.set_title(f"{series}: test points (origins one horizon apart), first seed")
         ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = out_dir / PLOT_FILE
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / PLOT_FILE, dpi=80)
 
 
 PLOTS = (plot_forecasts,)

@@ -12,21 +12,19 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 VARIANTS = ("shakespeare_char", "shakespeare_char_converge", "zaremba_small", "zaremba_medium",
             "zaremba_large", "bengio", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant (a char LSTM on the embedded Shakespeare corpus)."""
-    c = ml_collections.ConfigDict()
-    c.name = "shakespeare_char"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the initialisation, dropout masks, random bptt and samples
-    c.num_epochs = 5  # passes over the training stream
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: the whole stream)
+    """Fields shared by every variant (a char LSTM on the embedded Shakespeare corpus); an epoch
+    is a pass over the training stream, the seed also draws the random bptt and the samples."""
+    c = run_config("shakespeare_char", seeds=None, num_epochs=5, log_every_steps=50,
+                   checkpoint_every_steps=500, divergence_factor=2.0)
     c.loss_sum_over_time = False  # optimise sum_t mean_b NLL (ptb_word_lm) instead of the mean
-    c.log_every_steps = 50  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 500  # mid-epoch checkpoints (and one after every epoch)
-    c.divergence_factor = 2.0  # stop when the loss's running mean > this x the initial loss
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "shakespeare"  # a name in rnnjax.data.CORPORA ("text" reads data.path)
@@ -53,14 +51,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS
     c.model.wavefront = config_dict.placeholder(bool)  # layers as one wavefront scan (None: auto)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
-    c.optim.momentum = 0.0  # SGD momentum (0: plain SGD; other optimisers ignore it)
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=2e-3, momentum=0.0, clip_norm=5.0)
 
     c.sample = ml_collections.ConfigDict()
     c.sample.length = 300  # tokens sampled after every epoch (workdir/samples/)
@@ -112,11 +103,8 @@ def zaremba(size: str) -> ml_collections.ConfigDict:
     c.model.embed_size = c.model.hidden_size = units
     c.model.dropout = dropout
     c.model.init_scale = scale
-    c.optim.name = "sgd"
-    c.optim.learning_rate = 1.0
-    c.optim.lr_decay = decay
-    c.optim.lr_decay_after = after
-    c.optim.clip_norm = clip
+    c.optim = optim_config("sgd", learning_rate=1.0, momentum=0.0, lr_decay=decay,
+                           lr_decay_after=after, clip_norm=clip)
     c.sample.length = 50
     c.sample.prime = "the company said"
     return c
@@ -171,12 +159,8 @@ def bengio() -> ml_collections.ConfigDict:
     c.model.direct = True  # direct connections W from the window to the softmax
     c.model.dropout = 0.0  # dropout on the window and hidden layer (not in the paper)
     c.model.init_scale = 0.1  # U[-s, s] for all weights
-    c.optim.name = "adam"
-    c.optim.learning_rate = 1e-3
-    c.optim.lr_decay = 0.5
-    c.optim.lr_decay_after = 2
-    c.optim.clip_norm = 5.0
-    c.optim.weight_decay = 0.0
+    c.optim = optim_config(learning_rate=1e-3, momentum=0.0, lr_decay=0.5, lr_decay_after=2,
+                           clip_norm=5.0)
     return c
 
 
@@ -185,11 +169,7 @@ def quick() -> ml_collections.ConfigDict:
 
     python -m experiments.lm --config=experiments/lm/configs.py:quick --workdir=/tmp/lm_quick
     """
-    c = base()
-    c.name = "quick"
-    c.num_epochs = 1
-    c.steps_per_epoch = 2
-    c.log_every_steps = 1
+    c = smoke_test(base(), steps_per_epoch=2)
     c.data.batch_size = 4
     c.data.bptt = 8
     c.data.eval_batch_size = 4
@@ -202,7 +182,5 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``shakespeare_char``)."""
-    variant = variant or "shakespeare_char"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
+    variant = check_choice("get_config", "variant", variant or "shakespeare_char", VARIANTS)
     return globals()[variant]()

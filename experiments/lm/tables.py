@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from experiments.report.tables import Column, RunTable, minutes
+from experiments.report import columns, plots
+from experiments.report.tables import Column, RunTable
 from rnnjax.train.metrics import read_metrics
 
 Run = dict[str, Any]
@@ -87,8 +88,8 @@ def _table(level_unit: str, label: str) -> RunTable:
             Column("paper valid", lambda r: PAPER.get(r["name"], ("-", "-"))[0]),
             Column("paper test", lambda r: PAPER.get(r["name"], ("-", "-"))[1]),
             Column("tokens/s", speed),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.STATUS,
         ),
         note=NOTES[level_unit])
 
@@ -98,13 +99,9 @@ TABLES = (_table("ppl", "perplexity"), _table("bpc", "bits/char"))
 
 def plot_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     """One panel per corpus: training loss per logged step (thin) and validation per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     corpora = sorted({r["corpus"] for r in runs})
-    fig, axes = plt.subplots(1, len(corpora), figsize=(6 * len(corpora), 4), squeeze=False)
+    fig, axes = plots.pyplot().subplots(1, len(corpora), figsize=(6 * len(corpora), 4),
+                                        squeeze=False)
     for ax, corpus in zip(axes[0], corpora, strict=True):
         chosen = [r for r in runs if r["corpus"] == corpus]
         for color, run in enumerate(chosen):
@@ -123,11 +120,7 @@ def plot_curves(runs: Sequence[Run], out_dir: Path) -> Path:
         if unit(chosen[0]) == "ppl":
             ax.set_yscale("log")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "curves.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "curves.png")
 
 
 PLOTS = (plot_curves,)

@@ -24,22 +24,19 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 VARIANTS = ("adding100", "adding400", "adding1000", "copy100", "copy500", "pixel_sequential",
             "pixel_permuted", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: adding problem, T = 100, one 64-unit GRU layer."""
-    c = ml_collections.ConfigDict()
-    c.name = "adding100"  # the variant, shown in reports
+    """Fields shared by every variant: adding problem, T = 100, one 64-unit GRU layer; an epoch
+    is data.steps_per_epoch batches (synthetic tasks) or all training images (pixel)."""
+    c = run_config("adding100", num_epochs=20, log_every_steps=50, checkpoint_every_steps=1000,
+                   divergence_factor=0)  # never stop on a rising loss: a failing cell is a result
     c.task = "adding"  # adding | copy | pixel (rnnjax.data.synthetic, rnnjax.data.images)
-    c.seed = 0  # PRNG seed of the first replicate (initialisation, training sequences)
-    c.seeds = 1  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 20  # epochs of data.steps_per_epoch batches (synthetic) or all images (pixel)
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.log_every_steps = 50  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
-    c.divergence_factor = 0  # 0: never stop on a rising loss (a failing cell is a result)
     c.mse_threshold = 0.01  # adding: report the first step whose validation MSE is below this
 
     c.data = ml_collections.ConfigDict()
@@ -61,13 +58,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.dilations = ()  # one positive int per layer (e.g. 1,2,4,8): dilated stack; (): none
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 1e-3  # constant rate
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 1.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=1e-3, clip_norm=1.0)  # a constant rate
     return c
 
 
@@ -167,12 +158,9 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.memory --config=experiments/memory/configs.py:quick \
         --workdir=/tmp/memory_quick
     """
-    c = base()
-    c.name = "quick"
+    c = smoke_test(base(), steps_per_epoch=0)  # the epoch: data.steps_per_epoch batches
     c.data.length = 20
-    c.num_epochs = 1
     c.data.steps_per_epoch = 3
-    c.log_every_steps = 1
     c.data.batch_size = 8
     c.data.valid_size = c.data.test_size = 40
     c.data.eval_batch_size = 20
@@ -182,7 +170,4 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``adding100``)."""
-    variant = variant or "adding100"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "adding100", VARIANTS)]()

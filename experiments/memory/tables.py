@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.report import columns, plots
 from experiments.report.tables import GridTable, Reference, mean_std, run_workdirs
 from rnnjax.data.synthetic import copy_baseline_cross_entropy
 from rnnjax.train.metrics import read_metrics
@@ -33,16 +34,12 @@ def column(run: Run) -> str:
     return f"{run['task']} T={run['length']}"
 
 
-def _metric(run: Run, name: str) -> float | None:
-    return run.get("mean", run).get(name)
-
-
 def cell(run: Run) -> str:
     """Test metrics (mean ± std over seeds), the steps trained and the seeds."""
     seeds = run.get("replicates_total", 1)
     steps = run["replicates"][0]["steps"] if "replicates" in run else run["steps"]
     if run["task"] == "adding":
-        reached = _metric(run, "test_steps_to_threshold")
+        reached = columns.metric(run, "test_steps_to_threshold")
         at = "not reached" if reached is None else f"step {reached:.0f}"
         text = f"MSE {mean_std(run, 'test_mse', digits=4)}; < {run['mse_threshold']:g}: {at}"
     elif run["task"] == "copy":
@@ -93,21 +90,12 @@ TABLES = (
 )
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_mse_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     """Validation MSE against training steps, one panel per adding length, one line per run."""
-    plt = _pyplot()
     adding = [r for r in runs if r.get("task") == "adding"]
     lengths = sorted({r["length"] for r in adding}) or [100]
-    fig, axes = plt.subplots(1, len(lengths), figsize=(5 * len(lengths), 4), squeeze=False)
+    fig, axes = plots.pyplot().subplots(1, len(lengths), figsize=(5 * len(lengths), 4),
+                                        squeeze=False)
     for ax, length in zip(axes[0], lengths, strict=True):
         for run in sorted((r for r in adding if r["length"] == length), key=row):
             rows = [m for m in read_metrics(run_workdirs(run)[0]) if "valid_mse" in m]
@@ -117,21 +105,16 @@ def plot_mse_curves(runs: Sequence[Run], out_dir: Path) -> Path:
         ax.set_title(f"adding T={length}: validation MSE (first seed)")
         ax.set_xlabel("training step")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "mse_curves.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "mse_curves.png")
 
 
 def plot_error_vs_length(runs: Sequence[Run], out_dir: Path) -> Path:
     """Test MSE against T for each cell: where each one stops learning."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plots.pyplot().subplots(figsize=(6, 4))
     adding = [r for r in runs if r.get("task") == "adding"]
     for name in sorted({row(r) for r in adding}):
-        points = sorted((r["length"], _metric(r, "test_mse")) for r in adding if row(r) == name
-                        and _metric(r, "test_mse") is not None)
+        found = ((r["length"], columns.metric(r, "test_mse")) for r in adding if row(r) == name)
+        points = sorted((length, mse) for length, mse in found if mse is not None)
         ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=name)
     ax.axhline(1 / 6, color="grey", linestyle="--", label="baseline 1/6")
     ax.set_xscale("log")
@@ -140,19 +123,13 @@ def plot_error_vs_length(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_ylabel("test MSE")
     ax.set_title("Adding problem: test MSE against T")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "error_vs_length.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "error_vs_length.png")
 
 
 def plot_gradient_norms_figure(measured: dict[str, dict[str, list[float]]], steps: int,
                                path: Path) -> None:
     """||dL/dh_t|| against t per cell, at initialisation and after ``steps`` steps."""
-    plt = _pyplot()
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plots.pyplot().subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, when, title in ((axes[0], "init", "at initialisation"),
                             (axes[1], "trained", f"after {steps} training steps")):
         for kind, values in measured.items():
@@ -162,9 +139,7 @@ def plot_gradient_norms_figure(measured: dict[str, dict[str, list[float]]], step
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("gradient norm, one adding sequence (0 drawn at 1e-30)")
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plots.save(fig, path)
 
 
 def plot_gradient_norms(runs: Sequence[Run], out_dir: Path) -> Path:
@@ -176,13 +151,7 @@ def plot_gradient_norms(runs: Sequence[Run], out_dir: Path) -> Path:
         data = json.loads(measured.read_text(encoding="utf-8"))
         plot_gradient_norms_figure(data["cells"], data["steps"], path)
     elif not path.is_file():
-        plt = _pyplot()
-        fig, ax = plt.subplots(figsize=(5, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "not measured yet: python -m experiments.memory.gradients",
-                ha="center")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        plots.placeholder(path, "not measured yet: python -m experiments.memory.gradients", 5.0)
     return path
 
 

@@ -18,22 +18,19 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 VARIANTS = ("lstm", "elman", "gru", "bilstm", "bilstm_large", "generator", "quick",
             "quick_generator")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: a 1 x 128 char LSTM classifier."""
-    c = ml_collections.ConfigDict()
-    c.name = "lstm"  # the variant, shown in reports
+    """Fields shared by every variant: a 1 x 128 char LSTM classifier; an epoch is a pass over
+    the training names, patience counts on the valid accuracy."""
+    c = run_config("lstm", seeds=3, num_epochs=10, patience=3, log_every_steps=100,
+                   checkpoint_every_steps=1000)
     c.task = "classify"  # classify (name -> country) | generate (country -> name)
-    c.seed = 0  # PRNG seed of the first replicate (initialisation, dropout, batch order)
-    c.seeds = 3  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 10  # passes over the training names
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.patience = 3  # stop after this many epochs without a better valid accuracy (0: never)
-    c.log_every_steps = 100  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "nam_dict"  # "nam_dict" (prepared) or a name<TAB>category file
@@ -53,13 +50,7 @@ def base() -> ml_collections.ConfigDict:
     c.model.dropout = 0.1  # on embeddings, between layers and before the softmax
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=2e-3, clip_norm=5.0)
     return c
 
 
@@ -165,12 +156,7 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.names --config=experiments/names/configs.py:quick \
         --workdir=/tmp/names_quick
     """
-    c = base()
-    c.name = "quick"
-    c.seeds = 1
-    c.num_epochs = 1
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base())
     c.data.batch_size = 8
     c.model.embed_size = c.model.hidden_size = 8
     return c
@@ -182,11 +168,7 @@ def quick_generator() -> ml_collections.ConfigDict:
     python -m experiments.names --config=experiments/names/configs.py:quick_generator \
         --workdir=/tmp/names_quick_generator
     """
-    c = generator()
-    c.name = "quick_generator"
-    c.num_epochs = 1
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(generator(), "quick_generator")
     c.data.batch_size = 8
     c.model.embed_size = c.model.hidden_size = 8
     c.model.condition_size = 4
@@ -196,7 +178,4 @@ def quick_generator() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``lstm``)."""
-    variant = variant or "lstm"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "lstm", VARIANTS)]()

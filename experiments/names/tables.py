@@ -17,15 +17,12 @@ from typing import Any
 import numpy as np
 
 from experiments.names.train import CONFUSION_FILE
-from experiments.report.tables import Column, RunTable, mean_std, minutes
+from experiments.report import columns, plots
+from experiments.report.tables import Column, RunTable, run_workdirs
 
 Run = dict[str, Any]
 # the classifier rows in the order of the table; other runs (e.g. your own data) follow
 ORDER = ("ngram_logreg", "elman", "gru", "lstm", "bilstm", "bilstm_large")
-
-
-def _percent(metric: str):
-    return lambda run: mean_std(run, metric, scale=100.0, digits=1)
 
 
 def _model(run: Run) -> str:
@@ -53,12 +50,12 @@ TABLES = (
             Column("run", lambda r: r["name"]),
             Column("data", lambda r: f"{r['corpus']} (categories >= {r['min_names']} names)"),
             Column("model", _model),
-            Column("seeds", lambda r: str(r.get("replicates_total", 1))),
-            Column("test accuracy", _percent("test_accuracy")),
-            Column("test balanced accuracy", _percent("test_balanced_accuracy")),
-            Column("valid accuracy", _percent("valid_accuracy")),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            columns.SEEDS,
+            Column("test accuracy", columns.percent("test_accuracy")),
+            Column("test balanced accuracy", columns.percent("test_balanced_accuracy")),
+            Column("valid accuracy", columns.percent("valid_accuracy")),
+            columns.WALL_TIME,
+            columns.STATUS,
         ),
         note=("ngram_logreg is the baseline, fitted on the same train split with C chosen on the "
               "valid split (experiments/names/ngram.py); the RNN rows keep the epoch with the "
@@ -76,11 +73,11 @@ TABLES = (
                    else "-"),
             Column("samples per category", lambda r: str(r["config"]["sample"]["count"])),
             Column("temperature", lambda r: f"{r['config']['sample']['temperature']:g}"),
-            Column("real and unseen %", _percent("test_novel_real_fraction")),
-            Column("real %", _percent("test_real_fraction")),
-            Column("copies of training names %", _percent("test_copied_fraction")),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            Column("real and unseen %", columns.percent("test_novel_real_fraction")),
+            Column("real %", columns.percent("test_real_fraction")),
+            Column("copies of training names %", columns.percent("test_copied_fraction")),
+            columns.WALL_TIME,
+            columns.STATUS,
         ),
         note=("Fractions are means over the categories of the samples drawn from <eos> at test "
               "(per category in the run's samples_test.json); bits/char include the end mark."),
@@ -91,10 +88,7 @@ TABLES = (
 def _confusion(run: Run) -> tuple[list[str], np.ndarray, int] | None:
     """(categories, the test confusion matrix of ``run`` summed over its replicates, their
     number)."""
-    workdir = Path(run["workdir"])
-    paths = ([workdir / r["replicate"] / CONFUSION_FILE for r in run["replicates"]]
-             if "replicates" in run else [workdir / CONFUSION_FILE])
-    paths = [p for p in paths if p.is_file()]
+    paths = [p for p in (d / CONFUSION_FILE for d in run_workdirs(run)) if p.is_file()]
     if not paths:
         return None
     loaded = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
@@ -104,26 +98,16 @@ def _confusion(run: Run) -> tuple[list[str], np.ndarray, int] | None:
 def plot_confusion(runs: Sequence[Run], out_dir: Path) -> Path:
     """Row-normalised test confusion matrix (recall per true country) of the classifier run on
     the most categories with the best mean test accuracy, replicates summed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     candidates = [r for r in runs if _is("classify")(r) and _confusion(r) is not None]
     path = out_dir / "confusion.png"
     if not candidates:
-        fig, ax = plt.subplots(figsize=(4, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no classifier run with a test confusion matrix", ha="center")
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        return path
-    best = max(candidates, key=lambda r: (len(_confusion(r)[0]), r.get("mean", r).get(
-        "test_accuracy", 0.0)))
+        return plots.placeholder(path, "no classifier run with a test confusion matrix")
+    best = max(candidates, key=lambda r: (len(_confusion(r)[0]),
+                                          columns.metric(r, "test_accuracy") or 0.0))
     labels, counts, seeds = _confusion(best)
     recall = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     size = max(6.0, 0.32 * len(labels) + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig, ax = plots.pyplot().subplots(figsize=(size + 1, size))
     image = ax.imshow(recall, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
@@ -132,10 +116,7 @@ def plot_confusion(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_title(f"{best['name']} on {best['corpus']}: test recall per country "
                  f"({int(counts.sum()) // seeds} names x {seeds} seeds)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, path)
 
 
 PLOTS = (plot_confusion,)

@@ -16,22 +16,25 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import (
+    optim_config,
+    run_config,
+    smoke_test,
+    tagger_model_config,
+    with_char_features,
+)
+from rnnjax.validation import check_choice
+
 ROWS = ("bilstm_softmax", "bilstm_crf", "bilstm_crf_charlstm", "bilstm_crf_charcnn",
         "bilstm_crf_charlstm_glove")
 VARIANTS = ("default", *ROWS, "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: a 1 x 100 BiLSTM-CRF over 50-d random word embeddings."""
-    c = ml_collections.ConfigDict()
-    c.name = "bilstm_crf"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the first replicate (initialisation, dropout, batch order)
-    c.seeds = 3  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 20  # passes over the training sentences
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.patience = 4  # stop after this many epochs without a better valid F1 (0: never)
-    c.log_every_steps = 100  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 500  # mid-epoch checkpoints (and one after every epoch)
+    """Fields shared by every variant: a 1 x 100 BiLSTM-CRF over 50-d random word embeddings;
+    an epoch is a pass over the training sentences, patience counts on the valid F1."""
+    c = run_config("bilstm_crf", seeds=3, num_epochs=20, patience=4, log_every_steps=100,
+                   checkpoint_every_steps=500)
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "ner_conll2003"  # a prepared corpus (rnnjax.data.ner.NER_CORPORA)
@@ -44,36 +47,17 @@ def base() -> ml_collections.ConfigDict:
     c.data.source_scheme = ""  # data.path: the file's tag scheme IOB1|IOB2|IOBES ("": detect)
     c.data.scheme = "IOBES"  # tags are rewritten in this scheme for training (IOB2 | IOBES)
     c.data.min_count = 2  # training words seen fewer times map to <unk>
-    c.data.max_word_length = 16  # characters per word for the char features (longer: cut)
     c.data.vectors = ""  # pretrained embeddings: "glove_6b_50d" or a vectors file ("": random)
     c.data.vectors_vocab = 0  # add the vectors' first N words to the vocabulary
     c.data.batch_size = 32  # sentences per training batch
     c.data.eval_batch_size = 128  # sentences per evaluation batch
 
-    c.model = ml_collections.ConfigDict()
-    c.model.kind = "rnn_tagger"  # rnnjax.models.RNNTagger
-    c.model.cell = "lstm"  # any rnnjax.cells.CELLS kind: lstm, gru, elman_tanh, ...
-    c.model.embed_size = 50  # word embedding width (the vectors' width when pretrained)
-    c.model.hidden_size = 100  # units per direction per layer
-    c.model.num_layers = 1  # stacked recurrent layers
-    c.model.bidirectional = True  # forward and backward layers, concatenated
-    c.model.dropout = 0.5  # on the word features, between layers and before the output
-    c.model.freeze_embeddings = False  # keep pretrained embeddings fixed
-    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
+    c.model = tagger_model_config(dropout=0.5)
     c.model.crf = True  # a linear-chain CRF over the tag scores (False: per-token softmax)
     c.model.crf_scheme = "IOBES"  # CRF transition constraints: none | IOB2 | IOBES
-    c.model.char_encoder = "none"  # character features: none | bilstm | cnn
-    c.model.char_embed_size = 25  # character embedding width
-    c.model.char_size = 25  # char BiLSTM units per direction, or char CNN filters
-    c.model.char_width = 3  # char CNN window (characters)
+    with_char_features(c, "none", 25)  # Lample et al. 2016's sizes when switched on
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off; Lample et al. 2016: 5)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=2e-3, clip_norm=5.0)  # clip: Lample et al. 2016's 5
     return c
 
 
@@ -160,12 +144,7 @@ def quick() -> ml_collections.ConfigDict:
 
     python -m experiments.ner --config=experiments/ner/configs.py:quick --workdir=/tmp/ner_quick
     """
-    c = base()
-    c.name = "quick"
-    c.seeds = 1
-    c.num_epochs = 1
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base())
     c.data.batch_size = 8
     c.model.embed_size = c.model.hidden_size = 8
     c.model.char_encoder = "cnn"
@@ -175,7 +154,4 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``default``)."""
-    variant = variant or "default"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "default", VARIANTS)]()

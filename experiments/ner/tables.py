@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments.report.tables import Column, GridTable, Reference, RunTable, mean_std, minutes
+from experiments.report import columns
+from experiments.report.tables import Column, GridTable, Reference, RunTable
 
 Run = dict[str, Any]
 
@@ -19,16 +20,12 @@ _CONLL = ("CoNLL-2003 English testb, our split, but with 100-d pretrained vector
           "schedules and the authors' own code")
 
 
-def _f1(metric: str):
-    return lambda run: mean_std(run, metric, scale=100.0, digits=2)
-
-
 TABLES = (
     GridTable(
         title="Named-entity recognition: entity-level test F1 % (mean ± std over seeds)",
         select=lambda r: r.get("experiment") == "ner" and r.get("name") in ROW_LABELS,
         row=lambda r: ROW_LABELS[r["name"]], column=lambda r: r.get("corpus", "?"),
-        cell=_f1("test_f1"), rows=tuple(ROW_LABELS.values()), columns=(CORPUS,),
+        cell=columns.percent("test_f1", 2), rows=tuple(ROW_LABELS.values()), columns=(CORPUS,),
         references=(
             Reference("LSTM-CRF + char BiLSTM + pretrained vectors (Lample et al. 2016)",
                       {CORPUS: "90.94"}, "Lample et al. 2016", _CONLL),
@@ -45,14 +42,14 @@ TABLES = (
         columns=(
             Column("run", lambda r: r["name"]),
             Column("corpus", lambda r: r.get("corpus", "?")),
-            Column("seeds", lambda r: str(r.get("replicates_total", 1))),
-            Column("test F1", _f1("test_f1")),
-            Column("test precision", _f1("test_precision")),
-            Column("test recall", _f1("test_recall")),
-            Column("valid F1", _f1("valid_f1")),
-            *(Column(f"test F1 {kind}", _f1(f"test_f1_{kind}"))
+            columns.SEEDS,
+            Column("test F1", columns.percent("test_f1", 2)),
+            Column("test precision", columns.percent("test_precision", 2)),
+            Column("test recall", columns.percent("test_recall", 2)),
+            Column("valid F1", columns.percent("valid_f1", 2)),
+            *(Column(f"test F1 {kind}", columns.percent(f"test_f1_{kind}", 2))
               for kind in ("PER", "LOC", "ORG", "MISC")),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.STATUS,
         )),
 )

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import ml_collections
 
+from rnnjax.train.config import optim_config, run_config
+from rnnjax.validation import check_choice
+
 VARIANTS = ("copy_ntm", "copy_lstm", "repeat_copy_ntm", "repeat_copy_lstm", "recall_ntm",
             "recall_lstm", "quick")
 
@@ -29,15 +32,9 @@ NTM = {"memory_size": 128, "memory_width": 20, "num_read_heads": 1, "num_write_h
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: the NTM on the copy task."""
-    c = ml_collections.ConfigDict()
-    c.name = "copy_ntm"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the first replicate (initialisation and training batches)
-    c.seeds = 1  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 10  # epochs of batches_per_epoch fresh batches each
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: batches_per_epoch)
-    c.log_every_steps = 25  # train loss (bits per sequence) to metrics.jsonl every this many steps
-    c.checkpoint_every_steps = 500  # mid-epoch checkpoints (and one after every epoch)
+    """Fields shared by every variant: the NTM on the copy task; an epoch is
+    data.batches_per_epoch freshly drawn batches, the logged loss is in bits per sequence."""
+    c = run_config("copy_ntm", num_epochs=10, log_every_steps=25, checkpoint_every_steps=500)
 
     c.data = ml_collections.ConfigDict()
     c.data.task = "copy"  # rnnjax.data.algorithmic.TASKS: copy | repeat_copy | associative_recall
@@ -56,12 +53,8 @@ def base() -> ml_collections.ConfigDict:
     c.model.cell_kwargs = dict(NTM)  # the NTM's memory and heads (empty for other cells)
     c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 1e-3  # constant (the paper: RMSProp 1e-4 with batch 1)
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 10.0  # global gradient-norm clipping
+    # a constant rate (the paper: RMSProp 1e-4 with batch 1)
+    c.optim = optim_config(learning_rate=1e-3, clip_norm=10.0, weight_decay=None)
     return c
 
 
@@ -93,8 +86,7 @@ def recall(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def get_config(variant: str = "copy_ntm") -> ml_collections.ConfigDict:
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
+    check_choice("get_config", "variant", variant, VARIANTS)
     c = base()
     c.name = variant
     task, _, model = variant.rpartition("_")

@@ -11,14 +11,8 @@ from typing import Any
 import numpy as np
 
 from experiments.ntm.train import ADDRESSING_FILE
-from experiments.report.tables import (
-    Column,
-    RunTable,
-    cpu_minutes,
-    mean_std,
-    minutes,
-    run_workdirs,
-)
+from experiments.report import columns, plots
+from experiments.report.tables import Column, RunTable, mean_std, run_workdirs
 from rnnjax.train.metrics import read_metrics
 
 Run = dict[str, Any]
@@ -44,11 +38,6 @@ def _generalisation(run: Run) -> str:
     return f"{field} " + ", ".join(cells) if cells else "-"
 
 
-def _sequences(run: Run) -> str:
-    return f"{run['steps'] * run['config']['data']['batch_size'] / 1000:.0f}k" if run.get(
-        "steps") else "-"
-
-
 TABLES = (
     RunTable(
         title="NTM tasks (Graves et al. 2014): cost in bits per sequence (test sets)",
@@ -60,13 +49,13 @@ TABLES = (
             Column("task", lambda r: r.get("task", "?")),
             Column("model", _model),
             Column("parameters", lambda r: f"{r.get('parameters', 0):,}"),
-            Column("sequences seen", _sequences),
+            Column("sequences seen", columns.sequences_seen),
             Column("bits/seq (training sizes)", lambda r: mean_std(r, "test_loss", digits=2)),
             Column("sequence error %", lambda r: mean_std(r, "test_sequence_error", 100.0)),
             Column("bits/seq at test sizes", _generalisation),
-            Column("wall time", minutes),
-            Column("CPU time", cpu_minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.CPU_TIME,
+            columns.STATUS,
         ),
         note=("Cost: the binary cross-entropy in bits summed over the output bits of a sequence "
               "(the y axis of the paper's learning curves), mean over a fixed test set. The "
@@ -80,13 +69,8 @@ TABLES = (
 def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
     """Train cost (bits per sequence, trailing mean of up to 10 logs) against sequences seen, one
     panel per task, one line per run (its first replicate)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     tasks = [t for t in TASK_ORDER if any(r.get("task") == t for r in runs)] or ["copy"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
+    fig, axes = plots.pyplot().subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         for run in sorted((r for r in runs if r.get("task") == task), key=lambda r: r["name"]):
             rows = [m for m in read_metrics(run_workdirs(run)[0]) if "train_loss" in m
@@ -103,33 +87,19 @@ def plot_learning_curves(runs: Sequence[Run], out_dir: Path) -> Path:
         ax.set_xlabel("sequences seen (thousands)")
         ax.set_ylabel("cost per sequence (bits)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "learning_curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "learning_curves.png", dpi=110)
 
 
 def plot_addressing(runs: Sequence[Run], out_dir: Path) -> Path:
     """Inputs, outputs, write and read weightings, and the memory after the last step, over
     one copy sequence of the NTM copy run (cf. the paper's figures of the copy run's
     memory use)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     path = out_dir / "copy_addressing.png"
     found = [d / ADDRESSING_FILE for r in runs if r.get("task") == "copy"
              and r["model"]["cell"] == "ntm" for d in run_workdirs(r)]
     found = [f for f in found if f.is_file()]
     if not found:
-        fig, ax = plt.subplots(figsize=(4, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no NTM copy run with an addressing record", ha="center")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+        return plots.placeholder(path, "no NTM copy run with an addressing record", dpi=110)
     record = np.load(found[0])
     scored = record["mask"] > 0
     used = int(np.flatnonzero(scored)[-1]) + 1
@@ -140,17 +110,14 @@ def plot_addressing(runs: Sequence[Run], out_dir: Path) -> Path:
               ("write weightings", record["write_weights"][:used, 0, :rows].T),
               ("read weightings", record["read_weights"][:used, 0, :rows].T),
               ("memory after the last step", record["memory"][used - 1, :rows].T))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 10))
+    fig, axes = plots.pyplot().subplots(len(panels), 1, figsize=(8, 10))
     for ax, (title, image) in zip(axes, panels, strict=True):
         ax.imshow(image, aspect="auto", cmap="gray_r" if "memory" not in title else "RdBu",
                   interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("memory location" if "memory" in title else "time step", fontsize=8)
     fig.suptitle(f"{found[0].parent.name}: one copy sequence", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plots.save(fig, path, dpi=110)
 
 
 PLOTS = (plot_learning_curves, plot_addressing)

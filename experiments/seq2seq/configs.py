@@ -14,18 +14,15 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import optim_config, run_config, smoke_test
+from rnnjax.validation import check_choice
+
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant."""
-    c = ml_collections.ConfigDict()
-    c.name = "default"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the initialisation, dropout and batch order
-    c.num_epochs = 8  # passes over the training pairs
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.log_every_steps = 50  # train loss to metrics.jsonl every this many steps
-    c.checkpoint_every_steps = 1000  # mid-epoch checkpoints (and one after every epoch)
-    c.divergence_factor = 3.0  # stop when the loss's running mean > this x the initial loss
-    c.patience = 0  # stop after this many epochs without a better valid BLEU (0: never)
+    """Fields shared by every variant; an epoch is a pass over the training pairs, patience
+    counts on the valid BLEU."""
+    c = run_config("default", seeds=None, num_epochs=8, patience=0, log_every_steps=50,
+                   checkpoint_every_steps=1000, divergence_factor=3.0)
     c.label_smoothing = 0.0  # on the optimised loss only (Szegedy et al. 2016); 0 = off
 
     c.data = ml_collections.ConfigDict()
@@ -60,14 +57,8 @@ def base() -> ml_collections.ConfigDict:
     c.model.dropout = 0.2  # on embeddings, between layers and before the softmax
     c.model.impl = "auto"  # recurrence implementation (rnnjax.layers.IMPLS; auto: per cell)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
-    c.optim.momentum = 0.0  # SGD momentum
-    c.optim.lr_decay = 0.7  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 5  # epochs at the initial rate
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=2e-3, momentum=0.0, lr_decay=0.7, lr_decay_after=5,
+                           clip_norm=5.0)
 
     c.decode = ml_collections.ConfigDict()
     c.decode.beam_size = 5  # beam width of the test translation (greedy is always reported)
@@ -161,11 +152,7 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.seq2seq --config=experiments/seq2seq/configs.py:quick \
         --workdir=/tmp/s2s_quick --config.data.path=pairs.tsv
     """
-    c = base()
-    c.name = "quick"
-    c.num_epochs = 2
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base(), num_epochs=2)
     c.data.tokenizer = "word"
     c.data.source_vocab_size = c.data.target_vocab_size = 200
     c.data.batch_size = 8
@@ -184,9 +171,7 @@ VARIANTS = ("default", "britz", "quick", *GRID)
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``default``); a ``GRID`` row is baseline + its changes."""
-    variant = variant or "default"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
+    variant = check_choice("get_config", "variant", variant or "default", VARIANTS)
     if variant not in GRID:
         return globals()[variant]()
     c = baseline()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from experiments.report import columns, plots
 from experiments.report.tables import (
     Column,
     GridTable,
@@ -94,8 +95,8 @@ SINGLE = RunTable(
         Column("test BLEU beam", lambda r: _score(r, "test_bleu_beam")),
         Column("test chrF beam", lambda r: _score(r, "test_chrf_beam")),
         Column("tokens/s", lambda r: f"{r.get('train_tokens_per_s') or 0:,.0f}"),
-        Column("wall time", minutes),
-        Column("status", lambda r: r["status"]),
+        columns.WALL_TIME,
+        columns.STATUS,
     ))
 
 GRID_RUNS = RunTable(
@@ -129,14 +130,9 @@ LINES = (
 
 def plot_depth(runs: Sequence[Run], out_dir: Path) -> Path:
     """Test BLEU (beam, mean ± std over seeds) against encoder or decoder depth."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     grid = {run["name"]: run for run in runs if is_grid_run(run)
             and "test_bleu_beam" in run.get("mean", {})}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plots.pyplot().subplots(figsize=(6, 4))
     for label, points in LINES:
         done = [(depth, grid[row]) for depth, row in points if row in grid]
         if done:
@@ -153,11 +149,7 @@ def plot_depth(runs: Sequence[Run], out_dir: Path) -> Path:
     ax.set_title("trans_de_en en-de, mean over the seeds run")
     if grid:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "bleu_vs_depth.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return plots.save(fig, out_dir / "bleu_vs_depth.png")
 
 
 PLOTS = (plot_depth,)

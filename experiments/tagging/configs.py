@@ -16,20 +16,22 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import (
+    optim_config,
+    run_config,
+    smoke_test,
+    tagger_model_config,
+)
+from rnnjax.validation import check_choice
+
 VARIANTS = ("bilstm", "lstm", "bilstm2", "bigru", "bilstm_glove", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: a 1 x 100 bidirectional LSTM over 50-d random embeddings."""
-    c = ml_collections.ConfigDict()
-    c.name = "bilstm"  # the variant, shown in reports
-    c.seed = 0  # PRNG seed of the first replicate (initialisation, dropout, batch order)
-    c.seeds = 3  # replicates with seeds seed, seed+1, ... (mean ± std); 1: one plain run
-    c.num_epochs = 8  # passes over the training sentences
-    c.steps_per_epoch = 0  # cap on training batches per epoch (0: all)
-    c.patience = 3  # stop after this many epochs without a better valid accuracy (0: never)
-    c.log_every_steps = 100  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 500  # mid-epoch checkpoints (and one after every epoch)
+    """Fields shared by every variant: a 1 x 100 bidirectional LSTM over 50-d random embeddings;
+    an epoch is a pass over the training sentences, patience counts on the valid accuracy."""
+    c = run_config("bilstm", seeds=3, num_epochs=8, patience=3, log_every_steps=100,
+                   checkpoint_every_steps=500)
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "pos_oanc"  # a prepared corpus (pos_oanc, pos_wsj) or a tagged file
@@ -46,24 +48,9 @@ def base() -> ml_collections.ConfigDict:
     c.data.batch_size = 32  # sentences per training batch
     c.data.eval_batch_size = 128  # sentences per evaluation batch
 
-    c.model = ml_collections.ConfigDict()
-    c.model.kind = "rnn_tagger"  # rnnjax.models.RNNTagger
-    c.model.cell = "lstm"  # any rnnjax.cells.CELLS kind: lstm, gru, elman_tanh, ...
-    c.model.embed_size = 50  # word embedding width (the vectors' width when pretrained)
-    c.model.hidden_size = 100  # units per direction per layer
-    c.model.num_layers = 1  # stacked recurrent layers
-    c.model.bidirectional = True  # forward and backward layers, concatenated
-    c.model.dropout = 0.25  # on embeddings, between layers and before the softmax
-    c.model.freeze_embeddings = False  # keep pretrained embeddings fixed
-    c.model.impl = "auto"  # recurrence implementation, one of rnnjax.layers.IMPLS (auto: per cell)
+    c.model = tagger_model_config(dropout=0.25)
 
-    c.optim = ml_collections.ConfigDict()
-    c.optim.name = "adam"  # sgd | adam | rmsprop | adadelta
-    c.optim.learning_rate = 2e-3  # rate of the first lr_decay_after epochs
-    c.optim.lr_decay = 1.0  # multiply the rate by this every epoch after lr_decay_after
-    c.optim.lr_decay_after = 0  # epochs at the initial rate
-    c.optim.clip_norm = 5.0  # clip the gradient's global norm (0: off)
-    c.optim.weight_decay = 0.0  # L2 coefficient added to the gradient
+    c.optim = optim_config(learning_rate=2e-3, clip_norm=5.0)
     return c
 
 
@@ -137,12 +124,7 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.tagging --config=experiments/tagging/configs.py:quick \
         --workdir=/tmp/tagging_quick
     """
-    c = base()
-    c.name = "quick"
-    c.seeds = 1
-    c.num_epochs = 1
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base())
     c.data.batch_size = 8
     c.model.embed_size = c.model.hidden_size = 8
     return c
@@ -150,7 +132,4 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``bilstm``)."""
-    variant = variant or "bilstm"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "bilstm", VARIANTS)]()

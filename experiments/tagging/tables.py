@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments.report.tables import Column, RunTable, mean_std, minutes
+from experiments.report import columns
+from experiments.report.tables import Column, RunTable
 
 Run = dict[str, Any]
 
 
-def _accuracy(metric: str):
-    return lambda run: mean_std(run, metric, scale=100.0, digits=2)
-
-
-def _baseline(metric: str):
+def _baseline(name: str):
     """The baseline's accuracy (deterministic: the same for every seed)."""
     def value(run: Run) -> str:
-        number = run.get("mean", run).get(metric)
+        number = columns.metric(run, name)
         return "-" if number is None else f"{100 * number:.2f}"
     return value
 
@@ -32,10 +29,6 @@ def _model(run: Run) -> str:
     direction = "bi" if model["bidirectional"] else ""
     return (f"{model['num_layers']} x {model['hidden_size']} {direction}{model['cell']}, "
             f"emb {run.get('vectors') or 'random'} {model['embed_size']}d")
-
-
-def _seeds(run: Run) -> str:
-    return str(run.get("replicates_total", 1))
 
 
 # the rows of configs.py in the order of the table; other runs (e.g. your own data) follow
@@ -51,18 +44,18 @@ TABLES = (
             Column("run", lambda r: r["name"]),
             Column("train / test corpus", lambda r: r["corpus"]),
             Column("model", _model),
-            Column("seeds", _seeds),
-            Column("test all", _accuracy("test_accuracy")),
-            Column("test unknown", _accuracy("test_unknown_accuracy")),
+            columns.SEEDS,
+            Column("test all", columns.percent("test_accuracy", 2)),
+            Column("test unknown", columns.percent("test_unknown_accuracy", 2)),
             Column("baseline all", _baseline("test_baseline_accuracy")),
             Column("baseline unknown", _baseline("test_baseline_unknown_accuracy")),
             Column("out of domain", lambda r: r.get("ood_test") or "-"),
-            Column("ood all", _accuracy("test_ood_accuracy")),
-            Column("ood unknown", _accuracy("test_ood_unknown_accuracy")),
+            Column("ood all", columns.percent("test_ood_accuracy", 2)),
+            Column("ood unknown", columns.percent("test_ood_unknown_accuracy", 2)),
             Column("ood baseline all", _baseline("test_ood_baseline_accuracy")),
             Column("ood baseline unknown", _baseline("test_ood_baseline_unknown_accuracy")),
-            Column("wall time", minutes),
-            Column("status", lambda r: r["status"]),
+            columns.WALL_TIME,
+            columns.STATUS,
         ),
         note=("Accuracy in % over all tokens and over unknown words (never seen in training); "
               "mean ± std over the seeds. Baseline: the most frequent training tag of each known "

@@ -14,19 +14,18 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from rnnjax.train.config import run_config, smoke_test
+from rnnjax.validation import check_choice
+
 VARIANTS = ("text", "enwiki", "ptb", "shakespeare", "quick")
 
 
 def base() -> ml_collections.ConfigDict:
-    """Fields shared by every variant: SGNS on the text file ``data.path``."""
-    c = ml_collections.ConfigDict()
-    c.name = "text"  # the variant, shown in reports
-    c.seed = 0  # initialisation, subsampling, windows and noise words
-    c.num_epochs = 5  # passes over the corpus (word2vec.c -iter, gensim epochs)
-    c.steps_per_epoch = 0  # cap on batches per epoch (0: the whole corpus)
-    c.log_every_steps = 10  # train loss to metrics.jsonl / TensorBoard every this many steps
-    c.checkpoint_every_steps = 100  # mid-epoch checkpoints (and one after every epoch)
-    c.divergence_factor = 3.0  # stop when the loss's running mean > this x the initial loss
+    """Fields shared by every variant: SGNS on the text file ``data.path``; an epoch is a pass
+    over the corpus (word2vec.c -iter, gensim epochs), the seed also draws the subsampling, the
+    windows and the noise words."""
+    c = run_config("text", seeds=None, num_epochs=5, log_every_steps=10,
+                   checkpoint_every_steps=100, divergence_factor=3.0)
 
     c.data = ml_collections.ConfigDict()
     c.data.corpus = "text"  # "text" (data.path) or a name in rnnjax.data.CORPORA, e.g. enwiki_text
@@ -129,11 +128,7 @@ def quick() -> ml_collections.ConfigDict:
     python -m experiments.word2vec --config=experiments/word2vec/configs.py:quick \\
         --workdir=/tmp/w2v_quick
     """
-    c = base()
-    c.name = "quick"
-    c.num_epochs = 1
-    c.steps_per_epoch = 3
-    c.log_every_steps = 1
+    c = smoke_test(base())
     c.data.corpus = "shakespeare"
     c.data.batch_size = 1024
     c.model.dim = 16
@@ -142,7 +137,4 @@ def quick() -> ml_collections.ConfigDict:
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     """The config of ``variant`` (default ``text``)."""
-    variant = variant or "text"
-    if variant not in VARIANTS:
-        raise ValueError(f"get_config: variant must be one of {VARIANTS}, got {variant!r}")
-    return globals()[variant]()
+    return globals()[check_choice("get_config", "variant", variant or "text", VARIANTS)]()

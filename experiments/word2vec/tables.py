@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from experiments.report import columns
 from experiments.report.tables import Column, RunTable, minutes
 from experiments.word2vec.train import PEERS_FILE
 from rnnjax.data.vectors import GLOVE as GLOVE_VECTORS
@@ -83,8 +84,8 @@ QUALITY = RunTable(
         Column(f"WS-353 rho ({_LABELS})", _systems("wordsim353")),
         Column(f"SimLex rho ({_LABELS})", _systems("simlex999")),
         Column("words/s (ours / gensim)", _speed),
-        Column("wall time", minutes),
-        Column("status", lambda r: r["status"]),
+        columns.WALL_TIME,
+        columns.STATUS,
     ),
     note=("GloVe* = GloVe 6B 50d restricted to the run's vocabulary (the same questions and pairs "
           "as ours); GloVe = its 300,000 most frequent words (trained on 6 billion tokens, so not "
