@@ -31,13 +31,16 @@ CHECKPOINT_DIR = "checkpoints"
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """orbax logs every file it writes at INFO: keep the run's log to warnings meanwhile."""
-    verbosity = logging.get_verbosity()
-    logging.set_verbosity(min(verbosity, logging.WARNING))
+    """orbax logs every file it writes at INFO: keep the run's log to warnings meanwhile. The
+    absl logger's own level is restored (not the --verbosity flag's, which is unset outside
+    ``app.run`` and would silence INFO for the rest of the run, e.g. in a notebook or a test)."""
+    absl_logger = logging.get_absl_logger()
+    level = absl_logger.level
+    absl_logger.setLevel(max(level, logging.converter.STANDARD_WARNING))
     try:
         yield
     finally:
-        logging.set_verbosity(verbosity)
+        absl_logger.setLevel(level)
 
 
 class CorruptCheckpoint(ValueError):

@@ -35,6 +35,7 @@ from absl import logging
 
 from rnnjax.train.checkpoint import CHECKPOINT_DIR
 from rnnjax.train.metrics import METRICS_FILE, machine
+from rnnjax.train.progress import format_duration
 from rnnjax.train.run import (
     DATA_CHANGES,
     Diverged,
@@ -212,12 +213,21 @@ def run_replicates(make_task: MakeTask, config: ml_collections.ConfigDict, workd
             _adopt_single_run(path, replicates[0])
         record["fingerprints"] = fingerprints
         commit_workdir(path, config, record, None, 0)
-        rows = []
-        for overrides in replicates:
+        rows, trained = [], []  # trained: wall seconds of the replicates run in this session
+        for number, overrides in enumerate(replicates, 1):
             sub = replicate_config(config, overrides)
             subdir = path / replicate_name(overrides)
-            result = _finished(subdir, sub) or run(make_task(sub), subdir,
-                                                   allow_changes=allow_changes)
+            result = _finished(subdir, sub)
+            if result is None:
+                if trained:
+                    mean = sum(trained) / len(trained)
+                    to_go = len(replicates) - number + 1
+                    logging.info("replicate %d/%d (%s): %d to go, about %s left (%s each so far)",
+                                 number, len(replicates), replicate_name(overrides), to_go,
+                                 format_duration(mean * to_go), format_duration(mean))
+                replicate_started = time.perf_counter()
+                result = run(make_task(sub), subdir, allow_changes=allow_changes)
+                trained.append(time.perf_counter() - replicate_started)
             fingerprints[replicate_name(overrides)] = stored_json(subdir / RUN_FILE)[
                 "fingerprint"]
             rows.append({"replicate": replicate_name(overrides), **overrides, **{

@@ -15,6 +15,10 @@ An experiment supplies a ``Task`` (its data, model, loss, evaluation); ``run`` d
   exactly;
 * checkpoints (orbax) mid-epoch and after every epoch, metrics (JSON lines + TensorBoard), a
   progress bar, ``results.json`` (``status`` partial until the last epoch ends);
+* progress: at the start a line with the training data's size (``Task.data_size``) and the
+  steps to go; once a few steps after compilation are timed, the estimated time of the run
+  (``rnnjax.train.progress.RunClock``); then the time left in the progress bar, in each epoch's
+  line and in a progress line at most every minute;
 * model selection: with ``Task.selection = ("valid_accuracy", "max")`` the parameters of the best
   validation epoch are kept and evaluated on the test split (``config.patience`` epochs without
   improvement stop early);
@@ -62,6 +66,7 @@ from rnnjax.train import sharding
 from rnnjax.train.checkpoint import Checkpointer, CorruptCheckpoint
 from rnnjax.train.metrics import MetricWriter, machine, read_metrics
 from rnnjax.train.optim import learning_rate, make_optimizer
+from rnnjax.train.progress import LOG_EVERY_SECONDS, RunClock, format_duration, format_size
 from rnnjax.train.workdir import (
     CONFIG_FILE,
     LOCK_FILE,
@@ -198,6 +203,20 @@ class Task(abc.ABC):
     def count(self, batch: Batch) -> int:
         """Units (``unit``) in ``batch``, the weight of its loss in the epoch's mean."""
         return len(jax.tree.leaves(batch)[0])
+
+    def data_size(self) -> dict[str, int]:
+        """The training data's size for the line at the start of a run, e.g. {"examples": 3240,
+        "tokens": 80919}; by default ``train_batches``': the examples and the tokens of the
+        field it sorts by (``PaddedBatches``) or the stream's tokens (``LMBatches``), else {}."""
+        batches, size = self.train_batches, {}
+        if hasattr(batches, "num_examples"):
+            size["examples"] = int(batches.num_examples)
+        lengths, key = getattr(batches, "lengths", {}), getattr(batches, "sort_key", None)
+        if key in lengths:
+            size["tokens"] = int(lengths[key].sum())
+        if hasattr(batches, "tokens_per_epoch"):
+            size["tokens"] = int(batches.tokens_per_epoch)
+        return size
 
     # ---- evaluation ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -462,6 +481,8 @@ class _Run:
         self.writer.truncate_after(self.state["step"])
         self.started -= float(self.state["wall_seconds"])
         self.train_step = task.make_train_step(self.graphdef, tx)
+        self.clock, self.estimated, self.logged_at = RunClock(), False, time.perf_counter()
+        self.log_start()
 
     # ---- results ----------------------------------------------------------------------
     def results(self, status: str, **extra: Any) -> dict[str, Any]:
@@ -546,6 +567,68 @@ class _Run:
         self.writer.close()
         self.checkpointer.close()
 
+    # ---- progress -----------------------------------------------------------------------
+    def epoch_steps(self, epoch: int) -> int:
+        """Training steps of ``epoch``: the task's batches, at most ``config.steps_per_epoch``."""
+        count = self.task.num_batches(epoch)
+        cap = self.config.get("steps_per_epoch", 0)
+        return min(count, cap) if cap else count
+
+    def left(self, count: int) -> tuple[int, int]:
+        """(training steps, evaluations) left in the run, the later epochs taken to be as long
+        as the current one (``count`` steps); the evaluations: the validations of the epochs
+        not ended and the test."""
+        state = self.state
+        epochs_after = self.config.num_epochs - state["epoch"] - 1
+        return count - state["batch"] + epochs_after * count, epochs_after + 2
+
+    def epoch_time_left(self) -> str:
+        """' | about T left' after an epoch ended (with the epochs and the test to come), or ''
+        when the run ends here or too few steps were timed."""
+        state, num_epochs = self.state, self.config.num_epochs
+        if not self.clock.seconds_per_step() > 0 or state["epoch"] >= num_epochs or int(
+                state["stopped"]):
+            return ""
+        epochs = num_epochs - state["epoch"]
+        seconds = self.clock.time_left(epochs * self.epoch_steps(state["epoch"]), epochs + 1)
+        return f" | about {format_duration(seconds)} left"
+
+    def log_start(self) -> None:
+        """The training data's size and the steps to go, before the first step."""
+        state, num_epochs = self.state, self.config.num_epochs
+        if state["epoch"] >= num_epochs or int(state["stopped"]):
+            return
+        count = self.epoch_steps(state["epoch"])
+        size = format_size(self.task.data_size()) or "data of unreported size"
+        early = " (early stopping may end it sooner)" if self.task.selection and (
+            self.config.get("patience", 0)) else ""
+        logging.info("training on %s: %d epochs of %d steps, %s steps to go%s; the time "
+                     "estimate follows after %d steps", size, num_epochs, count,
+                     f"{self.left(count)[0]:,}", early, self.clock.skip + self.clock.sample)
+
+    def report_progress(self, count: int) -> None:
+        """After a step: the run's estimated time once the clock is ready, then a progress
+        line at most every ``LOG_EVERY_SECONDS``."""
+        clock, state = self.clock, self.state
+        now = time.perf_counter()
+        if not clock.ready or (self.estimated and now - self.logged_at < LOG_EVERY_SECONDS):
+            return
+        steps, evaluations = self.left(count)
+        if not self.estimated:
+            logging.info("%s", clock.estimate(steps, evaluations, self.task.unit))
+        else:
+            logging.info("progress: epoch %d/%d, step %d/%d, %s so far, about %s left",
+                         state["epoch"] + 1, self.config.num_epochs, state["batch"], count,
+                         format_duration(now - self.started),
+                         format_duration(clock.time_left(steps, evaluations)))
+        self.estimated, self.logged_at = True, now
+
+    def bar_time_left(self, count: int) -> dict[str, str]:
+        """The progress bar's field for the run's time left (none until the clock is ready)."""
+        if not self.clock.ready:
+            return {}
+        return {"run_left": format_duration(self.clock.time_left(*self.left(count)))}
+
     # ---- the loop -----------------------------------------------------------------------
     def train(self) -> dict[str, Any]:
         """The epochs until ``num_epochs`` (or early stopping), then the test. Ctrl-C (SIGINT)
@@ -602,7 +685,7 @@ class _Run:
                             desc=f"epoch {epoch + 1}/{num_epochs}", unit="batch",
                             disable=None if self.main else True, dynamic_ncols=True)
             for index in range(state["batch"], count):
-                tick = time.perf_counter()
+                self.clock.start()
                 lr = task.learning_rate(epoch, index / count)
                 batch = task.batch(epoch, index)
                 key = jax.random.fold_in(state["rng"], state["step"])
@@ -617,18 +700,20 @@ class _Run:
                 if reason:
                     bar.close()
                     self.diverge(reason)
-                seconds = time.perf_counter() - tick
                 units = task.count(batch)
+                seconds = self.clock.step_done(units)
                 state["train_seconds"] += seconds
                 state["epoch_loss"] += loss * units
                 state["epoch_count"] += units
                 self.consistent = True
-                bar.update()
+                self.report_progress(count)
                 if state["step"] % every == 0 or index + 1 == count:
                     speed = units / seconds
-                    bar.set_postfix(loss=f"{loss:.3f}", per_s=f"{speed:,.0f}")
+                    bar.set_postfix(loss=f"{loss:.3f}", per_s=f"{speed:,.0f}",
+                                    **self.bar_time_left(count), refresh=False)
                     self.writer.write(state["step"], train_loss=loss, lr=lr,
                                       **{f"{task.unit}_per_s": speed})
+                bar.update()
                 if state["step"] % config.checkpoint_every_steps == 0 and index + 1 < count:
                     self.save()
                 self._stop_if_requested()
@@ -642,7 +727,9 @@ class _Run:
         task, state = self.task, self.state
         self.consistent = False  # until the epoch's checkpoint is saved
         train_loss = state["epoch_loss"] / max(state["epoch_count"], 1)
+        self.clock.start()
         valid = task.evaluate(nnx.merge(self.graphdef, self.params), "valid")
+        validation_seconds = self.clock.evaluation_done()
         if not math.isfinite(valid.get("loss", 0.0)):
             self.diverge(f"the validation loss is {valid['loss']}")
         speed = state["epoch_count"] / max(state["train_seconds"], 1e-9)
@@ -654,9 +741,11 @@ class _Run:
         self.writer.write(state["step"], epoch=epoch + 1, lr=lr,
                           **{f"{task.unit}_per_s": round(speed, 1)}, train_loss=train_loss,
                           **{f"valid_{k}": v for k, v in valid.items()})
-        logging.info("epoch %d/%d: train loss %.4f | %s | lr %.4g | %.0f %s/s | %.0f s",
-                     epoch + 1, self.config.num_epochs, train_loss, task.describe("valid", valid),
-                     lr, speed, task.unit, time.perf_counter() - self.started)
+        logging.info("epoch %d/%d: train loss %.4f | %s | lr %.4g | %.0f %s/s | %.0f s "
+                     "(validation %.1f s)%s", epoch + 1, self.config.num_epochs, train_loss,
+                     task.describe("valid", valid), lr, speed, task.unit,
+                     time.perf_counter() - self.started, validation_seconds,
+                     self.epoch_time_left())
         self.save()
         self.consistent = True
         if self.main:
