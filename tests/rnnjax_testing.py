@@ -17,6 +17,15 @@ def cast_module(module: nnx.Module, dtype) -> nnx.Module:
     return nnx.merge(graphdef, state)
 
 
+def small_cell_kwargs(kind: str, hidden_size: int) -> dict[str, int]:
+    """Arguments of ``make_cell(kind, ...)`` for the tests that loop over every cell kind: the
+    depth-gated LSTM's lower layer, and an NTM with an 8 x 4 memory instead of 128 x 20 (the same
+    addressing and controller code at a size that compiles and runs fast; tests/test_cells_ntm.py
+    checks the NTM's equations)."""
+    return {"depth_gated_lstm": {"lower_size": hidden_size},
+            "ntm": {"memory_size": 8, "memory_width": 4}}.get(kind, {})
+
+
 def assert_close(actual, expected, rtol=1e-5, atol=1e-6, err_msg=""):
     """Elementwise closeness of two pytrees of arrays."""
     for a, b in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 from jax.test_util import check_grads
-from rnnjax_testing import assert_close, cast_module
+from rnnjax_testing import assert_close, cast_module, small_cell_kwargs
 
 from rnnjax import initializers
 from rnnjax.cells import CELLS, LSTMCell, make_cell
@@ -14,8 +14,7 @@ from rnnjax.layers import RNN
 
 
 def build(kind, input_size=3, hidden_size=4, seed=0, **kwargs):
-    if kind == "depth_gated_lstm":
-        kwargs.setdefault("lower_size", hidden_size)
+    kwargs = {**small_cell_kwargs(kind, hidden_size), **kwargs}
     return make_cell(kind, input_size, hidden_size, rngs=nnx.Rngs(seed), **kwargs)
 
 

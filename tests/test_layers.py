@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from rnnjax_testing import assert_close, cast_module
+from rnnjax_testing import assert_close, cast_module, small_cell_kwargs
 
 from rnnjax import layers
 from rnnjax.cells import CELLS, LogLinearCell, LSTMCell, make_cell
@@ -247,8 +247,7 @@ def test_lengths_beyond_time_under_jit_are_clamped_not_nan(impl):
 
 @pytest.mark.parametrize("kind", sorted(CELLS))
 def test_auto_impl_runs_every_cell_and_equals_scan(kind):
-    kwargs = {"lower_size": 4} if kind == "depth_gated_lstm" else {}
-    cell = make_cell(kind, 3, 4, rngs=nnx.Rngs(0), **kwargs)
+    cell = make_cell(kind, 3, 4, rngs=nnx.Rngs(0), **small_cell_kwargs(kind, 4))
     auto, scan = RNN(cell), RNN(cell, impl="scan")
     expected = ("parallel" if isinstance(cell, LogLinearCell)
                 else "triton" if type(cell) is LSTMCell and layers._triton_available()  # GPU
