@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -103,6 +103,31 @@ def max_norm_columns(limit: float, patterns: tuple[str, ...]) -> optax.GradientT
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
+class NoiseState(NamedTuple):
+    step: jax.Array  # int32 t, the updates done
+    key: jax.Array  # raw uint32 key (optimiser states hold plain arrays: checkpoints, puts)
+
+
+def gradient_noise(eta: float, seed: int) -> optax.GradientTransformation:
+    """g_t + N(0, eta / (1 + t)^0.55) for every gradient entry at step t = 0, 1, ...
+    (Neelakantan et al. 2015; ``optax.add_noise`` keeps a typed key in its state)."""
+
+    def init(params):
+        del params
+        return NoiseState(jnp.zeros([], jnp.int32), jax.random.PRNGKey(seed))
+
+    def update(updates, state, params=None):
+        del params
+        key, sample = jax.random.split(state.key)
+        leaves, treedef = jax.tree.flatten(updates)
+        std = jnp.sqrt(eta / (1.0 + state.step) ** 0.55)
+        noisy = [u + (std * jax.random.normal(k, u.shape)).astype(u.dtype)
+                 for u, k in zip(leaves, jax.random.split(sample, len(leaves)), strict=True)]
+        return jax.tree.unflatten(treedef, noisy), NoiseState(state.step + 1, key)
+
+    return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(c: Mapping[str, Any], seed: int = 0) -> optax.GradientTransformation:
     """gradient noise -> clip -> weight decay -> ``c["name"]`` -> max-norm projection, with the
     learning rate an injected hyperparameter; ``seed`` seeds the gradient noise."""
@@ -113,7 +138,7 @@ def make_optimizer(c: Mapping[str, Any], seed: int = 0) -> optax.GradientTransfo
 
     def chain(learning_rate: float) -> optax.GradientTransformation:
         return optax.chain(
-            optax.add_noise(noise, 0.55, seed) if noise else optax.identity(),
+            gradient_noise(noise, seed) if noise else optax.identity(),
             optax.clip_by_global_norm(clip) if clip else optax.identity(),
             optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
             OPTIMIZERS[c["name"]](learning_rate, c),
