@@ -21,10 +21,12 @@ from rnnjax.train.config import (
     run_config,
     smoke_test,
     tagger_model_config,
+    with_char_features,
 )
 from rnnjax.validation import check_choice
 
-VARIANTS = ("bilstm", "lstm", "bilstm2", "bigru", "bilstm_glove", "quick")
+VARIANTS = ("bilstm", "lstm", "bilstm2", "bigru", "bilstm_glove", "bilstm_char", "bilstm_charcnn",
+            "quick")
 
 
 def base() -> ml_collections.ConfigDict:
@@ -115,6 +117,32 @@ def bilstm_glove() -> ml_collections.ConfigDict:
     c.name = "bilstm_glove"
     c.data.vectors = "glove_6b_50d"
     c.data.vectors_vocab = 100_000
+    return c
+
+
+def bilstm_char() -> ml_collections.ConfigDict:
+    """The default with Lample et al. (2016)'s character BiLSTM (25-d characters, 25 + 25 units)
+    concatenated with each word's embedding, so an unknown word is read letter by letter.
+
+    python -m experiments.tagging --config=experiments/tagging/configs.py:bilstm_char \
+        --workdir=results/tagging/bilstm_char
+    Measured: results/tagging/bilstm_char (see results/tagging/REPORT.md).
+    """
+    c = with_char_features(base(), "bilstm", 25)
+    c.name = "bilstm_char"
+    return c
+
+
+def bilstm_charcnn() -> ml_collections.ConfigDict:
+    """The default with Ma & Hovy (2016)'s character CNN (30-d characters, 30 filters of width 3,
+    max over the word's characters) concatenated with each word's embedding.
+
+    python -m experiments.tagging --config=experiments/tagging/configs.py:bilstm_charcnn \
+        --workdir=results/tagging/bilstm_charcnn
+    Measured: results/tagging/bilstm_charcnn (see results/tagging/REPORT.md).
+    """
+    c = with_char_features(base(), "cnn", 30)
+    c.name = "bilstm_charcnn"
     return c
 
 

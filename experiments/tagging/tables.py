@@ -27,12 +27,14 @@ def _baseline(name: str):
 def _model(run: Run) -> str:
     model = run["model"]
     direction = "bi" if model["bidirectional"] else ""
+    chars = model.get("char_encoder", "none")
     return (f"{model['num_layers']} x {model['hidden_size']} {direction}{model['cell']}, "
-            f"emb {run.get('vectors') or 'random'} {model['embed_size']}d")
+            f"emb {run.get('vectors') or 'random'} {model['embed_size']}d"
+            + ("" if chars == "none" else f" + char {chars}"))
 
 
 # the rows of configs.py in the order of the table; other runs (e.g. your own data) follow
-ORDER = ("lstm", "bilstm", "bigru", "bilstm2", "bilstm_glove")
+ORDER = ("lstm", "bilstm", "bigru", "bilstm2", "bilstm_glove", "bilstm_char", "bilstm_charcnn")
 
 TABLES = (
     RunTable(

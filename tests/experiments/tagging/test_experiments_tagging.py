@@ -64,6 +64,41 @@ def test_quick_config_end_to_end_with_the_baseline_beside(corpus, tmp_path):
         ".", "DT", "NN", "VBZ"]
 
 
+def plural_corpus(folder: Path, rng: np.random.Generator) -> dict[str, Path]:
+    """Sentences of 6 random nouns, each singular (NN: a stem without "s") or plural (NNS: the
+    stem + "s"), so only a word's letters tell its tag; the out-of-domain file has new stems."""
+    def stems(n: int) -> list[str]:
+        return ["".join(rng.choice(list("abcdefghklmnoprtu"), 4)) for _ in range(n)]
+
+    def sentences(pool: list[str], n: int) -> list[list[tuple[str, str]]]:
+        return [[(w + "s", "NNS") if rng.random() < 0.5 else (w, "NN")
+                 for w in rng.choice(pool, 6)] for _ in range(n)]
+
+    known, new = stems(30), stems(20)
+    paths = {"corpus": folder / "plural.txt", "ood": folder / "plural_ood.txt"}
+    for path, rows in ((paths["corpus"], sentences(known, 80)), (paths["ood"], sentences(new, 20))):
+        path.write_text("".join(" ".join(f"{w}/{t}" for w, t in s) + "\n" for s in rows))
+    return paths
+
+
+@pytest.mark.parametrize("variant", ["bilstm_charcnn", "bilstm_char"])
+def test_char_features_tag_unknown_words_by_their_letters(variant, tmp_path):
+    """Unknown words are all <unk> to the word embedding (50 % at best here); the characters
+    of the char variants tell NN from NNS. The run saves its character vocabulary."""
+    paths = plural_corpus(tmp_path, np.random.default_rng(1))
+    config = get_config(variant)
+    config.seeds, config.data.batch_size = 1, 8
+    config.model.embed_size = config.model.hidden_size = 8
+    config.model.char_embed_size = config.model.char_size = 8
+    config.data.corpus, config.data.ood_test = str(paths["corpus"]), str(paths["ood"])
+    config.num_epochs, config.patience, config.optim.learning_rate = 6, 0, 2e-2
+    results = train_and_evaluate(config, tmp_path / "run")
+    assert results["test_ood_unknown_fraction"] == 1.0
+    assert results["test_ood_unknown_accuracy"] >= 0.9
+    chars = json.loads((tmp_path / "run" / "chars.json").read_text())
+    assert "s" in chars["tokens"]
+
+
 def test_most_frequent_tag_counts_per_word_and_falls_back_to_the_commonest():
     train = [(("the", "run", "run"), ("DT", "NN", "VB")), (("run", "a"), ("VB", "DT")),
              (("the",), ("DT",))]
