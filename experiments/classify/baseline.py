@@ -20,24 +20,16 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import ml_collections
-import numpy as np
 from absl import flags, logging
 
 from experiments import launch
 from experiments.classify.train import dataset_name, replicates
-from rnnjax.baselines import (
-    BASELINES,
-    PRETOKENIZED,
-    nbsvm,
-    select_and_score,
-    tfidf_logistic_regression,
-)
-from rnnjax.data.labelled import LabelledText, load_labelled, make_splits
+from rnnjax.baselines import BASELINES, C_GRIDS, DESCRIPTIONS, fit_fold
+from rnnjax.data.labelled import load_labelled, make_splits
 from rnnjax.train.metrics import machine
 from rnnjax.train.replicates import aggregate
 from rnnjax.train.run import RESULTS_FILE
@@ -48,27 +40,6 @@ CONFIG = launch.define_config(__file__)
 _BASELINE = flags.DEFINE_enum("baseline", "tfidf_lr", BASELINES, "The baseline to fit.")
 _C_GRID = flags.DEFINE_list("c_grid", None, "Inverse regularisation strengths tried on each "
                             "fold's valid split (default: the baseline's C_GRIDS entry).")
-
-# liblinear: lbfgs took 30-60 s a fit on a shared 2-core CPU (uncertainty, C >= 10)
-MAKERS = {"tfidf_lr": partial(tfidf_logistic_regression, solver="liblinear"), "nbsvm": nbsvm}
-C_GRIDS = {"tfidf_lr": (1.0, 3.0, 10.0, 30.0, 100.0), "nbsvm": (0.1, 0.3, 1.0)}
-DESCRIPTIONS = {"tfidf_lr": "TF-IDF (sublinear tf) of word 1-2-grams, logistic regression "
-                             "(liblinear; one-vs-rest for more than 2 classes)",
-                "nbsvm": "NBSVM (Wang & Manning 2012): binarized word 1-2-grams, alpha 1, "
-                         "beta 0.25, one-vs-rest L2-loss linear SVMs"}
-
-
-def fit_fold(kind: str, data: LabelledText, splits: dict[str, np.ndarray], max_len: int,
-             c_grid: Sequence[float] | None = None) -> dict[str, Any]:
-    """Baseline ``kind`` fitted on ``splits["train"]`` of ``data`` (C chosen on "valid"),
-    scored on "test": the tokens are the classifier's (``clean_str``, first ``max_len``)."""
-    check_choice("fit_fold", "kind", kind, BASELINES)
-    tokens = [t[: max_len or None] for t in data.tokenize()]
-    labels = data.label_ids
-    return select_and_score(partial(MAKERS[kind], **PRETOKENIZED),
-                            {s: [tokens[i] for i in rows] for s, rows in splits.items()},
-                            {s: labels[rows] for s, rows in splits.items()},
-                            c_grid or C_GRIDS[kind], log=logging.info)
 
 
 def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Path,
@@ -87,7 +58,7 @@ def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Pa
         fold_started = time.perf_counter()
         splits = make_splits(data, fold=fold, num_folds=data_config.num_folds,
                              valid_fraction=data_config.valid_fraction)
-        fitted = fit_fold(kind, data, splits, data_config.max_len, c_grid)
+        fitted = fit_fold(kind, data, splits, data_config.max_len, c_grid, log=logging.info)
         rows.append({"replicate": f"fold{fold}", "seed": 0, "data.fold": fold,
                      "status": "complete", **fitted,
                      "wall_time_s": round(time.perf_counter() - fold_started, 1)})

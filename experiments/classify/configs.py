@@ -34,6 +34,7 @@ def base() -> ml_collections.ConfigDict:
     One run = every fold x every seed; patience counts on the valid accuracy."""
     c = run_config("bilstm", seeds=3, num_epochs=10, patience=3, log_every_steps=50,
                    checkpoint_every_steps=1000, divergence_factor=3.0)
+    c.baseline = "tfidf_lr"  # fitted on each fold's splits, reported beside the model ("": none)
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "mr_subset"  # a dataset of rnnjax.data.labelled.NAMES ("file" reads data.path)
