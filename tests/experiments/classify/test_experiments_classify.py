@@ -20,18 +20,6 @@ from experiments.report.tables import load_run, render
 from rnnjax.data import WordVectors, save_word2vec_text
 
 REPO = Path(__file__).resolve().parents[3]
-WORDS = {"pos": ("good", "great", "fine", "fun"), "neg": ("bad", "dull", "poor", "awful")}
-
-
-@pytest.fixture(scope="module")
-def tsv(tmp_path_factory) -> Path:
-    """80 short sentences, two classes told apart by their adjectives (one padded length)."""
-    rng = np.random.default_rng(0)
-    lines = [f"{label}\tthe film was {rng.choice(words)} and {rng.choice(words)} .\n"
-             for label, words in WORDS.items() for _ in range(40)]
-    path = tmp_path_factory.mktemp("data") / "tiny.tsv"
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 def quick(tsv: Path, **overrides):

@@ -4,9 +4,7 @@ adjectives, results.json in the run-of-replicates format, the rows of the report
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from experiments.classify.baseline import run_baseline
@@ -14,19 +12,6 @@ from experiments.classify.configs import get_config
 from experiments.classify.tables import BASELINE_LABELS, TABLE_A, TABLE_B, accuracy
 from experiments.report.tables import load_run, render
 from rnnjax.data.labelled import load_labelled, make_splits
-
-WORDS = {"pos": ("good", "great", "fine", "fun"), "neg": ("bad", "dull", "poor", "awful")}
-
-
-@pytest.fixture(scope="module")
-def tsv(tmp_path_factory) -> Path:
-    """80 short sentences, two classes told apart by their adjectives."""
-    rng = np.random.default_rng(1)
-    lines = [f"{label}\tthe film was {rng.choice(words)} and {rng.choice(words)} .\n"
-             for label, words in WORDS.items() for _ in range(40)]
-    path = tmp_path_factory.mktemp("data") / "tiny.tsv"
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize("kind", ["tfidf_lr", "nbsvm"])
