@@ -35,7 +35,10 @@ TABLES = (
         note="Exact span and type, micro-averaged over PER / LOC / ORG / MISC, scored by "
              "seqeval on IOB2 tags (conlleval's reading). Trained on train; the epoch with the "
              "best testa (valid) F1 is tested on testb. Rows are the variants of "
-             "experiments/ner/configs.py; 'not run' marks rows still to be measured."),
+             "experiments/ner/configs.py, trained for the epochs in the every-run table below "
+             "(a run's command overrides the variants' 20 epochs with --config.num_epochs where "
+             "a shared 2-core CPU had less time), so the rows are not converged; 'not run' "
+             "marks rows still to be measured."),
     RunTable(
         title="Named-entity recognition: every run (F1 / precision / recall %, test and valid)",
         select=lambda r: r.get("experiment") == "ner",
@@ -43,6 +46,7 @@ TABLES = (
             Column("run", lambda r: r["name"]),
             Column("corpus", lambda r: r.get("corpus", "?")),
             columns.SEEDS,
+            columns.EPOCHS,
             Column("test F1", columns.percent("test_f1", 2)),
             Column("test precision", columns.percent("test_precision", 2)),
             Column("test recall", columns.percent("test_recall", 2)),

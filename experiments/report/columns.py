@@ -27,6 +27,7 @@ def sequences_seen(run: Run) -> str:
 
 
 SEEDS = Column("seeds", lambda run: str(run.get("replicates_total", 1)))
+EPOCHS = Column("epochs", lambda run: str(run.get("config", {}).get("num_epochs", "-")))
 WALL_TIME = Column("wall time", minutes)
 CPU_TIME = Column("CPU time", cpu_minutes)
 STATUS = Column("status", lambda run: run["status"])

@@ -47,6 +47,7 @@ TABLES = (
             Column("train / test corpus", lambda r: r["corpus"]),
             Column("model", _model),
             columns.SEEDS,
+            columns.EPOCHS,
             Column("test all", columns.percent("test_accuracy", 2)),
             Column("test unknown", columns.percent("test_unknown_accuracy", 2)),
             Column("baseline all", _baseline("test_baseline_accuracy")),
