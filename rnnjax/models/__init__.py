@@ -10,6 +10,7 @@ from flax import nnx
 
 from rnnjax.models.bengio import BengioLM
 from rnnjax.models.classifier import RNNClassifier
+from rnnjax.models.dialogue_rnn import DialogueRNN, UtteranceClassifier
 from rnnjax.models.forecaster import RNNForecaster
 from rnnjax.models.kim_cnn import KimCNN
 from rnnjax.models.lm import RNNLM
@@ -21,7 +22,9 @@ from rnnjax.validation import check_choice, fail
 MODELS: dict[str, type[nnx.Module]] = {"rnn": RNNLM, "bengio": BengioLM,
                                        "rnn_classifier": RNNClassifier, "kim_cnn": KimCNN,
                                        "rnn_tagger": RNNTagger, "seq2seq": Seq2Seq,
-                                       "rnn_forecaster": RNNForecaster}
+                                       "rnn_forecaster": RNNForecaster,
+                                       "dialogue_rnn": DialogueRNN,
+                                       "utterance_classifier": UtteranceClassifier}
 
 
 def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes: Any
@@ -42,5 +45,5 @@ def make_model(model_config: Mapping[str, Any], *, rngs: nnx.Rngs, **data_sizes:
     return cls(rngs=rngs, **data_sizes, **fields)
 
 
-__all__ = ["MODELS", "RNNLM", "BengioLM", "KimCNN", "RNNClassifier", "RNNTagger", "Seq2Seq",
-           "make_model"]
+__all__ = ["MODELS", "RNNLM", "BengioLM", "DialogueRNN", "KimCNN", "RNNClassifier", "RNNTagger",
+           "Seq2Seq", "UtteranceClassifier", "make_model"]

@@ -1,0 +1,5 @@
+"""``python -m experiments.dialogue``: see experiments/dialogue/main.py."""
+
+from experiments.dialogue.main import main
+
+main()
