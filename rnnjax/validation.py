@@ -36,6 +36,13 @@ def check_positive_int(where: str, name: str, value: Any) -> int:
     return int(value)
 
 
+def check_nonnegative_int(where: str, name: str, value: Any) -> int:
+    """An int >= 0 (e.g. a budget or a count where 0 means none or all)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        fail(where, name, "an int >= 0", repr(value))
+    return int(value)
+
+
 def check_rate(where: str, name: str, value: Any) -> float:
     """A probability in [0, 1) (dropout, zoneout, DropConnect rates)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:

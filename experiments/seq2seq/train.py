@@ -2,9 +2,17 @@
 
 Targets are BOS y_1 ... y_n EOS; the decoder reads BOS y_1 ... y_n and predicts y_1 ... EOS. The
 loss is the mean NLL per target token (label smoothing, Szegedy et al. 2016, optional on the
-optimised objective only). Every epoch the model translates the valid split greedily; the epoch
-with the best valid BLEU is kept and translates the test split greedily and with beam search.
-BLEU and chrF are sacrebleu's corpus scores of the detokenised output against the raw references.
+optimised objective only). After every epoch the model translates the valid split greedily (at
+most ``config.valid_pairs`` of it, a fixed random subset); the epoch with the best valid BLEU is
+kept and translates the whole test split greedily and with beam search. BLEU and chrF are
+sacrebleu's corpus scores of the detokenised output against the raw references.
+
+The training budget: ``config.train_tokens`` bounds the target tokens trained on. When
+``num_epochs`` passes over the data would exceed it, the run's ``num_epochs`` epochs become
+periods of equal length that together train on about that many tokens (the batches run on
+through the data's shuffled passes, e.g. 1.3 passes in 8 periods), each period ending in the
+evaluation and checkpoint of an epoch, with the learning-rate schedule per period; otherwise the
+epochs are whole passes, as without a budget.
 """
 
 from __future__ import annotations
@@ -42,7 +50,13 @@ from rnnjax.train.replicates import run_experiment
 from rnnjax.train.run import Task
 from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
 from rnnjax.train.workdir import write_atomic
-from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
+from rnnjax.validation import (
+    check_choice,
+    check_nonnegative_int,
+    check_positive_int,
+    check_rate,
+    fail,
+)
 
 TOKENIZER_FILE = "tokenizers.json"
 _WHERE = "seq2seq"
@@ -115,6 +129,46 @@ class TranslationTask(Task):
                          self.dropped, len(self.pairs["train"]), data.max_length)
         self.train_batches = PaddedBatches(self.examples["train"], data.batch_size, shuffle=True,
                                            seed=self.config.seed)
+        # the same in every pass (a short last batch is filled, not dropped)
+        self.batches_per_pass = self.train_batches.num_batches(0)
+        self.period = self.budget_period()
+        valid_pairs = check_nonnegative_int(_WHERE, "config.valid_pairs",
+                                            self.config.get("valid_pairs", 0))
+        self.scored = {"valid": self.subset("valid", valid_pairs), "test": self.subset("test", 0)}
+
+    def budget_period(self) -> int | None:
+        """The steps of each of the ``num_epochs`` periods that spend ``config.train_tokens``
+        target tokens, or None when ``num_epochs`` whole passes fit in the budget (or there is
+        none): then an epoch is a pass over the training pairs."""
+        config = self.config
+        budget = check_nonnegative_int(_WHERE, "config.train_tokens",
+                                       config.get("train_tokens", 0))
+        per_pass = int(sum(len(t) - 1 for t in self.examples["train"]["target"]))
+        batches = self.batches_per_pass
+        steps = math.ceil(budget * batches / per_pass) if budget else 0
+        if not steps or steps >= config.num_epochs * batches:
+            return None
+        period = math.ceil(steps / config.num_epochs)
+        logging.info("config.train_tokens=%s: %d epochs of %d steps (%.2f passes over the %s "
+                     "target tokens of the training pairs)", f"{budget:,}", config.num_epochs,
+                     period, config.num_epochs * period / batches, f"{per_pass:,}")
+        return period
+
+    def subset(self, split: str, limit: int) -> dict[str, Any]:
+        """{"pairs", "examples"} of ``split`` scored by ``evaluate``: all of them, or ``limit``
+        (> 0) drawn at random once (seed 0), in file order."""
+        pairs, examples = self.pairs[split], self.examples[split]
+        if not limit or limit >= len(pairs):
+            return {"pairs": pairs, "examples": examples}
+        rows = np.sort(np.random.default_rng(0).choice(len(pairs), limit, replace=False))
+        return {"pairs": [pairs[i] for i in rows],
+                "examples": {k: [v[i] for i in rows] for k, v in examples.items()}}
+
+    def data_size(self) -> dict[str, int]:
+        examples = self.examples["train"]
+        return {"pairs": len(examples["source"]),
+                "source tokens": int(sum(map(len, examples["source"]))),
+                "target tokens": int(sum(map(len, examples["target"])))}
 
     def fingerprint(self) -> str:
         return fingerprint([t.to_bytes() for t in self.tokenizers], [
@@ -141,9 +195,13 @@ class TranslationTask(Task):
                                                                   batch)[1:])
 
     def num_batches(self, epoch: int) -> int:
-        return self.train_batches.num_batches(epoch)
+        """A pass over the pairs, or a period of the token budget (``budget_period``)."""
+        return self.period or self.train_batches.num_batches(epoch)
 
     def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
+        """Batch ``index`` of the pass, or of the period (the batches of the passes in order)."""
+        if self.period:
+            epoch, index = divmod(epoch * self.period + index, self.batches_per_pass)
         return pad_to_multiple(self.train_batches.batch(epoch, index), self.config.data.pad_to)
 
     def loss(self, model, state, batch, key):
@@ -155,8 +213,9 @@ class TranslationTask(Task):
 
     # ---- evaluation -------------------------------------------------------------------------
     def _eval_batches(self, split: str) -> tuple[PaddedBatches, np.ndarray]:
-        """The split sorted by source length (fewer padded steps), and that order."""
-        examples = self.examples[split]
+        """The scored pairs of the split sorted by source length (fewer padded steps), and
+        that order."""
+        examples = self.scored[split]["examples"]
         order = np.argsort([len(s) for s in examples["source"]], kind="stable")
         sorted_examples = {k: [v[i] for i in order] for k, v in examples.items()}
         return PaddedBatches(sorted_examples, self.config.data.eval_batch_size,
@@ -195,7 +254,7 @@ class TranslationTask(Task):
             nll, tokens = self._eval_step(params, pad_to_multiple(batch, self.config.data.pad_to))
             total, count = total + float(nll), count + float(tokens)
         loss = total / count
-        references = [p.target for p in self.pairs[split]]
+        references = [p.target for p in self.scored[split]["pairs"]]
         metrics = {"loss": loss, "ppl": math.exp(min(loss, 700.0))}
         greedy, weights = self.translate(model, split)
         metrics |= self._scores(greedy, references, "")

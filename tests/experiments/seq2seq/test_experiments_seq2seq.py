@@ -13,23 +13,6 @@ import pytest
 from experiments.seq2seq.configs import GRID, get_config
 from experiments.seq2seq.train import token_nll, train_and_evaluate
 
-WORDS = ("eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht")
-ENGLISH = ("one", "two", "three", "four", "five", "six", "seven", "eight")
-
-
-@pytest.fixture(scope="module")
-def pairs_file(tmp_path_factory) -> Path:
-    """400 distinct number phrases (the octal digits of 8 .. 407), German<TAB>English, a
-    word-by-word translation."""
-    lines = []
-    for i in range(8, 408):
-        picks = [int(digit) for digit in oct(i)[2:]]
-        lines.append(" ".join(WORDS[p] for p in picks) + " .\t"
-                     + " ".join(ENGLISH[p] for p in picks) + " .\n")
-    path = tmp_path_factory.mktemp("pairs") / "numbers.tsv"
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
 
 def config(pairs_file: Path, **overrides):
     """The quick config on ``pairs_file``, with enough steps (3 epochs of 20) to learn it."""
