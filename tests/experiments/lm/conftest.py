@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ def overrides(corpus_file) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def compile_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("jax_cache")
+    """The suite's compilation cache (tests/conftest.py), else one of this session's own."""
+    shared = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    return Path(shared) if shared else tmp_path_factory.mktemp("jax_cache")
 
 
 @pytest.fixture(scope="session")
