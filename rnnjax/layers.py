@@ -89,12 +89,24 @@ def _kernel_accepts(kernel: str, cell: LSTMCell, dtype: Any) -> bool:
     return True
 
 
+def _cpu_kernel_runs(dtype: Any) -> bool:
+    """Whether ``"auto"`` sends an LSTMCell to the fused CPU kernel: the extension is loaded, the
+    process computes on exactly one CPU device (XLA does not partition a custom call over several
+    devices; with one device per core the batch is already split) and the inputs are float32 or
+    bfloat16."""
+    return (jax.default_backend() == "cpu" and jax.device_count() == 1
+            and jnp.dtype(dtype) in (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+            and cpu_kernels.available())
+
+
 def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0,
                  dtype: Any = jnp.float32) -> str:
     """An explicit ``impl`` as given; ``"auto"`` for inputs of ``dtype`` -> for an LSTMCell on a
     GPU with the kernels' dependencies, the first of ``AUTO_KERNELS`` whose input checks accept
     the cell's head size and dtypes (the whole-sequence kernel takes heads <= 64 units, the cell
-    kernel any; both float32 or bfloat16 gates with W_h of the same dtype); ``"parallel"`` for
+    kernel any; both float32 or bfloat16 gates with W_h of the same dtype); for an LSTMCell on
+    one CPU device, ``"cpu_fused"`` when its extension is built (``_cpu_kernel_runs``; it beats
+    "xla" on every LSTM row of benchmarks/results/layers_cpu.md); ``"parallel"`` for
     minGRU/minLSTM (``LogLinearCell``); ``"xla"`` for any other cell with a hand-written backward
     (``cell.math``, and for an LSTMCell no kernel accepts); ``"scan"`` for the rest and whenever
     zoneout is on."""
@@ -108,6 +120,8 @@ def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0,
         for kernel in AUTO_KERNELS:
             if _kernel_accepts(kernel, cell, dtype):
                 return kernel
+    if type(cell) is LSTMCell and _cpu_kernel_runs(dtype):
+        return "cpu_fused"
     return "xla"
 
 
@@ -288,12 +302,15 @@ class RNN(nnx.Module):
         return jnp.swapaxes(y, 0, 1), (h, c)
 
 
-def can_share_scan(rnns: list[RNN], dtype: Any = jnp.float32) -> bool:
+def can_share_scan(rnns: list[RNN], dtype: Any = jnp.float32, *, forced: bool = False) -> bool:
     """True when ``rnns`` can run as lanes of one ``lanes_recurrence``: every one resolves to
-    impl "xla" for inputs of ``dtype`` and their cells have the same math, class and
-    recurrent-matrix shape."""
+    impl "xla" for inputs of ``dtype`` (with ``forced``, e.g. ``StackedRNN(wavefront=True)``,
+    an "auto" layer that would run the fused CPU kernel counts too) and their cells have the
+    same math, class and recurrent-matrix shape."""
     first = rnns[0].cell
-    return all(rnn.resolved_impl(dtype) == "xla" and type(rnn.cell) is type(first)
+    runs_xla = ("xla", "cpu_fused") if forced else ("xla",)
+    return all(rnn.resolved_impl(dtype) in runs_xla and rnn.impl in ("auto", "xla")
+               and type(rnn.cell) is type(first)
                and rnn.cell.math == first.math and rnn.cell.w_h.shape == first.w_h.shape
                for rnn in rnns)
 
@@ -553,7 +570,7 @@ class StackedRNN(nnx.Module):
         if wavefront and not self._wavefront_applies():
             fail(where, "wavefront", "None or False for this stack (the wavefront runs >= 2 "
                  "unidirectional layers without skips, of dense LSTM, GRU or Elman cells with "
-                 "impl resolving to 'xla' and no zoneout)", True)
+                 "impl 'auto' or 'xla' and no zoneout)", True)
 
     @property
     def output_size(self) -> int:
@@ -568,7 +585,8 @@ class StackedRNN(nnx.Module):
             return False
         return (self.wavefront is not False and len(layers) > 1 and self.skip == "none"
                 and all(isinstance(layer, RNN) for layer in layers)
-                and getattr(layers[0].cell, "num_heads", 1) == 1 and can_share_scan(layers, dtype))
+                and getattr(layers[0].cell, "num_heads", 1) == 1
+                and can_share_scan(layers, dtype, forced=bool(self.wavefront)))
 
     def __call__(self, x: Array, *, seq_lengths: Array | None = None,
                  initial_carry: list[Any] | None = None, dropout_key: Array | None = None,

@@ -160,3 +160,17 @@ def test_without_the_extension_rnnjax_runs_the_other_impls(monkeypatch):
     assert layer.resolved_impl() == "xla"
     y, _ = layer(jnp.ones((2, 3, 3)))
     assert y.shape == (2, 3, 4) and bool(jnp.all(jnp.isfinite(y)))
+
+
+@needs_kernel
+def test_auto_runs_the_fused_kernel_for_lstm_on_one_cpu_device(monkeypatch):
+    def auto(kind: str, dtype=jnp.float32) -> str:
+        return RNN(make_cell(kind, 3, 4, rngs=nnx.Rngs(0))).resolved_impl(dtype)
+
+    assert auto("lstm") == auto("lstm", jnp.bfloat16) == "cpu_fused"
+    assert auto("lstm", jnp.float64) == "xla"  # the kernel takes float32 and bfloat16 only
+    assert auto("gru") == "xla"  # LSTMCell only
+    assert RNN(LSTMCell(3, 4, rngs=nnx.Rngs(0)), zoneout=0.1).resolved_impl() == "scan"
+    # a custom call is not partitioned over devices: with several CPU devices "auto" keeps "xla"
+    monkeypatch.setattr(jax, "device_count", lambda: 2)
+    assert auto("lstm") == "xla"

@@ -249,8 +249,10 @@ def test_lengths_beyond_time_under_jit_are_clamped_not_nan(impl):
 def test_auto_impl_runs_every_cell_and_equals_scan(kind):
     cell = make_cell(kind, 3, 4, rngs=nnx.Rngs(0), **small_cell_kwargs(kind, 4))
     auto, scan = RNN(cell), RNN(cell, impl="scan")
+    x_dtype = jnp.float32
     expected = ("parallel" if isinstance(cell, LogLinearCell)
                 else "triton" if type(cell) is LSTMCell and layers._triton_available()  # GPU
+                else "cpu_fused" if type(cell) is LSTMCell and layers._cpu_kernel_runs(x_dtype)
                 else "xla" if cell.math is not None else "scan")
     assert auto.resolved_impl() == expected
     x = jax.random.normal(jax.random.PRNGKey(1), (3, 6, cell.input_size))
@@ -284,13 +286,18 @@ def test_wavefront_equals_layer_by_layer_with_dropout(kind, variational):
 
 
 def test_wavefront_by_default_only_up_to_its_width():
-    def applies(hidden: int, wavefront: bool | None = None) -> bool:
-        return StackedRNN("lstm", 3, hidden, 2, rngs=nnx.Rngs(0),
+    def applies(hidden: int, wavefront: bool | None = None, impl: str = "xla") -> bool:
+        return StackedRNN("lstm", 3, hidden, 2, rngs=nnx.Rngs(0), impl=impl,
                           wavefront=wavefront)._wavefront_applies()
 
     assert applies(WAVEFRONT_MAX_HIDDEN)
     assert not applies(WAVEFRONT_MAX_HIDDEN + 1)
     assert applies(WAVEFRONT_MAX_HIDDEN + 1, wavefront=True)
+    # "auto" layers that run the fused CPU kernel go layer by layer unless the wavefront is asked for
+    fused = layers._cpu_kernel_runs(jnp.float32)
+    assert applies(WAVEFRONT_MAX_HIDDEN, impl="auto") is not fused
+    assert applies(WAVEFRONT_MAX_HIDDEN, wavefront=True, impl="auto")
+    assert not applies(WAVEFRONT_MAX_HIDDEN, impl="cpu_fused" if fused else "scan")
 
 
 def test_fused_bidirectional_equals_separate_directions():

@@ -41,6 +41,7 @@ def simulated_gpu(monkeypatch) -> list[str]:
         return jnp.zeros((batch, time, four_h // 4), gates_x.dtype), carry, carry
 
     monkeypatch.setattr(layers, "_triton_available", lambda: True)
+    monkeypatch.setattr(layers, "_cpu_kernel_runs", lambda dtype: False)  # the backend is a GPU
     monkeypatch.setattr(jax_binding, "gpu_available", lambda: True)
     monkeypatch.setattr(jax_binding, "_recurrence", launch)
     return launched
