@@ -3,7 +3,8 @@ seasonal-naive, ETS and ARIMA forecasts from the same origins, and a figure of e
 test forecasts against the truth.
 
 The baselines are deterministic: each run reports the same numbers for its series, so a series'
-rows share them.
+rows share them. Peer rows (``"peer"`` in the record, e.g. neuralforecast's LSTM written by
+``python -m benchmarks.forecast_neuralforecast``) follow the rnnjax rows of their series.
 """
 
 from __future__ import annotations
@@ -34,13 +35,19 @@ def _baseline(method: str):
 
 def _model(run: Run) -> str:
     model = run["model"]
-    return (f"{model['num_layers']} x {model['hidden_size']} {model['cell']}, "
+    text = (f"{model['num_layers']} x {model['hidden_size']} {model['cell']}, "
             f"{model['decoder']}, {model['head']}")
+    if "peer" in run:  # a peer library's run: its own training settings
+        settings = run["settings"]
+        text += (f", scaler {settings['scaler_type']}, <= {settings['max_steps']} steps of "
+                 f"{settings['windows_batch_size']} windows")
+    return text
 
 
 def _sort(run: Run) -> tuple:
     series = run.get("series", "")
-    return (ORDER.index(series) if series in ORDER else len(ORDER), series, run["name"])
+    return (ORDER.index(series) if series in ORDER else len(ORDER), series, "peer" in run,
+            run["name"])
 
 
 TABLES = (
@@ -69,7 +76,11 @@ TABLES = (
               "is fitted on the training part only (the 2 horizons before the test part select "
               "the RNN's epoch). Coverage: fraction of test points inside the 90% interval "
               "(statsmodels simulates some ETS models' intervals, so ETS coverage can differ "
-              "slightly between the runs of one series; its point forecasts do not)."),
+              "slightly between the runs of one series; its point forecasts do not). "
+              "neuralforecast rows: its LSTM on the same split, origins, loss (pinball at "
+              "0.05, 0.5, 0.95) and season-phase covariates, scored by the same metric code; "
+              "its window scaler and early stopping on the validation loss differ (settings in "
+              "benchmarks/forecast_neuralforecast.py)."),
     ),
 )
 
