@@ -26,9 +26,15 @@ def machine() -> str:
             f"{'/'.join(kinds)} ({jax.default_backend()})")
 
 
+#: the /proc/cpuinfo flags a benchmark record keeps: the vector units that set CPU speed ratios
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+              "avx512_bf16", "amx_bf16")
+
+
 def machine_details() -> dict[str, Any]:
-    """``machine()`` and the platform, CPU model, core count and the versions of Python, jax,
-    jaxlib and (when installed) torch: the machine of a benchmark record."""
+    """``machine()`` and the platform, CPU model, its vector units (``SIMD_FLAGS`` it has), core
+    count and the versions of Python, jax, jaxlib and (when installed) torch: the machine of a
+    benchmark record."""
     import jax
     import jaxlib
 
@@ -44,8 +50,11 @@ def machine_details() -> dict[str, Any]:
         pass
     try:
         with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f
-                                     if line.startswith("model name"))
+            lines = f.readlines()
+        info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in lines
+                                 if line.startswith("model name"))
+        flags = next(line.split(":", 1)[1].split() for line in lines if line.startswith("flags"))
+        info["cpu_simd"] = [flag for flag in SIMD_FLAGS if flag in flags]
     except (OSError, StopIteration):
         pass
     return info
