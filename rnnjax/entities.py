@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seqeval.metrics import classification_report
-
 from rnnjax.validation import check_choice, fail
 
 SCHEMES = ("IOB1", "IOB2", "IOBES")
@@ -127,6 +125,10 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
             len(g) != len(p) for g, p in zip(gold, predicted, strict=True)):
         fail("entity_scores", "predicted", "one tag per gold tag",
              f"{sum(map(len, predicted))} tags for {sum(map(len, gold))}")
+    # imported here: seqeval loads scikit-learn, scipy and pandas (~2 s), which every other
+    # importer of rnnjax.data (each CLI) would pay for nothing
+    from seqeval.metrics import classification_report
+
     report = classification_report([list(t) for t in gold], [list(t) for t in predicted],
                                    output_dict=True, zero_division=0)
     micro = report.pop("micro avg")
