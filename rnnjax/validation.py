@@ -65,6 +65,18 @@ def check_choice(where: str, name: str, value: Any, choices: Iterable[str]) -> s
     return value
 
 
+def check_choices(where: str, name: str, values: Any, choices: Iterable[str]) -> tuple[str, ...]:
+    """A non-empty list of distinct names, each one of ``choices``."""
+    choices = tuple(choices)
+    if isinstance(values, str) or not isinstance(values, list | tuple) or not values:
+        fail(where, name, f"a non-empty list of names from {choices}", repr(values))
+    for value in values:
+        check_choice(where, name, value, choices)
+    if len(set(values)) != len(values):
+        fail(where, name, "a list without repeats", repr(values))
+    return tuple(values)
+
+
 def check_float_array(where: str, name: str, x: Any, ndim: int, last_dim: int | None = None):
     """A floating array of rank ``ndim`` whose last axis (if given) has size ``last_dim``."""
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
