@@ -3,7 +3,7 @@ and metrics as ``experiments.forecast`` with its default config, 3 seeds.
 
     python -m pip install -e ".[peers]"
     python -m benchmarks.forecast_neuralforecast --series=air_passengers,wineind,ausbeer,taylor \
-        --out=results/forecast
+        --workdir=results/forecast
 
 For each series, ``neuralforecast.models.LSTM`` (Nixtla; a peer only, never imported by rnnjax)
 gets what the rnnjax default (``experiments/forecast/configs.py:lstm``) gets:
@@ -28,7 +28,7 @@ gets what the rnnjax default (``experiments/forecast/configs.py:lstm``) gets:
 
 MASE, sMAPE, coverage and MSIS come from ``rnnjax.forecasting.scores`` on the same test points
 (MASE scaled by the same training part's seasonal-naive error). Writes
-``OUT/<series>_neuralforecast/results.json`` (mean, std, min, max over seeds, read by
+``WORKDIR/<series>_neuralforecast/results.json`` (mean, std, min, max over seeds, read by
 ``experiments/forecast/tables.py`` as a peer row) and ``forecasts.csv`` of the first seed.
 """
 
@@ -47,6 +47,7 @@ from absl import app, flags
 
 from experiments.forecast.configs import get_config
 from experiments.forecast.train import FORECASTS_FILE, horizon_and_context
+from experiments.launch import WORKDIR
 from rnnjax.data.series import Series, calendar_features, load_series, time_split
 from rnnjax.forecasting import mase_scale, scores
 from rnnjax.train.metrics import machine_details
@@ -59,8 +60,6 @@ _SERIES = flags.DEFINE_list("series", ["air_passengers", "wineind", "ausbeer", "
                             "Named series (prepared by python -m rnnjax.data prepare).")
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds per series (0, 1, ...).")
 _MAX_STEPS = flags.DEFINE_integer("max_steps", 1000, "Training steps at most per seed.")
-_OUT = flags.DEFINE_string("out", "results/forecast", "Records go to OUT/<series>"
-                           f"{RUN_SUFFIX}/.")
 
 
 def settings(max_steps: int) -> dict:
@@ -185,7 +184,7 @@ def main(argv: list[str]) -> None:
     check_positive_int(_WHERE, "--max_steps", _MAX_STEPS.value)
     for name in _SERIES.value:
         (series,) = load_series(name)
-        record = run_series(series, _SEEDS.value, _MAX_STEPS.value, Path(_OUT.value))
+        record = run_series(series, _SEEDS.value, _MAX_STEPS.value, Path(WORKDIR.value))
         print(f"{name}: test MASE {record['mean']['test_mase']:.3f} ± "
               f"{record['std']['test_mase']:.3f}, sMAPE {record['mean']['test_smape']:.2f}, "
               f"{record['wall_time_s']:.0f} s")

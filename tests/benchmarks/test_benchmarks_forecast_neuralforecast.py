@@ -6,6 +6,8 @@ optional peer: ``pip install -e ".[peers]"``)."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +67,12 @@ def test_table_and_figure_read_the_peer_record(peer_run, tmp_path):
     assert f"{run['mean']['test_mase']:.3f}" in row
     assert "scaler standard" in row and "<= 20 steps" in row
     assert plot_forecasts([run], tmp_path).is_file()
+
+
+def test_command_line_rejects_a_bad_seed_count():
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "benchmarks.forecast_neuralforecast",
+                             "--seeds=0", f"--workdir={repo / 'unused'}"], cwd=repo,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0
+    assert "--seeds" in result.stderr and "0" in result.stderr.splitlines()[-1]
