@@ -187,9 +187,13 @@ class RNN(nnx.Module):
         seq_lengths = self._check_inputs(x, seq_lengths, projected)
         carry = self._start(x.shape[0], x.dtype, initial_carry)
         dropconnect_key, zoneout_key = self._keys(dropout_key)
-        x_proj = self._project(x, seq_lengths, projected)
-        params = self._recurrent_params(dropconnect_key)
         impl = self.resolved_impl(x.dtype)
+        params = self._recurrent_params(dropconnect_key)
+        if impl == "cpu_fused":  # the kernel reads and writes batch-major: no transposes
+            x_proj = self._project(x, seq_lengths, projected, time_major=False)
+            y, carry = self._cpu_fused(params["w_h"], carry, x_proj, seq_lengths)
+            return (reverse_within_lengths(y, seq_lengths) if self.reverse else y), carry
+        x_proj = self._project(x, seq_lengths, projected)
         if impl == "scan":
             y, carry = self._scan(params, carry, x_proj, seq_lengths, zoneout_key)
         elif impl == "xla":
@@ -197,8 +201,6 @@ class RNN(nnx.Module):
         elif impl == "parallel":
             mask = None if seq_lengths is None else time_mask(seq_lengths, x.shape[0], x.shape[1])
             y, carry = log_linear_recurrence(*self.cell.log_coefficients(x_proj), carry, mask)
-        elif impl == "cpu_fused":
-            y, carry = self._cpu_fused(params["w_h"], carry, x_proj, seq_lengths)
         else:
             y, carry = self._triton(impl, params["w_h"], carry, x_proj, seq_lengths)
         return self._output(y, seq_lengths), carry
@@ -231,8 +233,10 @@ class RNN(nnx.Module):
         probe = jax.ShapeDtypeStruct((1, self.cell.input_size), jnp.float32)
         return jax.eval_shape(self.cell.project_inputs, probe).shape[-1]
 
-    def _project(self, x: Array, seq_lengths: Array | None, projected: bool = False) -> Array:
-        """Time-major x_t W_x + b [T, B, G*H], in the order the recurrence reads it.
+    def _project(self, x: Array, seq_lengths: Array | None, projected: bool = False,
+                 time_major: bool = True) -> Array:
+        """Time-major x_t W_x + b [T, B, G*H] (batch-major [B, T, G*H] when not
+        ``time_major``), in the order the recurrence reads it.
 
         Padding is replaced by zeros with a select before any arithmetic, so that a NaN or inf
         there cannot reach a gradient.
@@ -242,7 +246,8 @@ class RNN(nnx.Module):
             x = jnp.where(inside[:, :, None], x, jnp.zeros((), x.dtype))
         if self.reverse:
             x = reverse_within_lengths(x, seq_lengths)
-        x = jnp.swapaxes(x, 0, 1)
+        if time_major:
+            x = jnp.swapaxes(x, 0, 1)
         return x if projected else self.cell.project_inputs(x)
 
     def _recurrent_params(self, dropconnect_key: Array | None) -> dict[str, Array]:
@@ -288,10 +293,11 @@ class RNN(nnx.Module):
         return jax.lax.scan(body, carry, (x_proj, mask, keys), unroll=self.unroll)[::-1]
 
     def _cpu_fused(self, w_h, carry, gates_x, seq_lengths):
+        """Batch-major gates_x [B, T, 4H] -> batch-major outputs [B, T, H], final carry."""
         h0, c0 = carry
-        y, h, c = cpu_kernels.lstm_recurrence_cpu(jnp.swapaxes(gates_x, 0, 1),
-                                                  w_h.astype(gates_x.dtype), h0, c0, seq_lengths)
-        return jnp.swapaxes(y, 0, 1), (h, c)
+        y, h, c = cpu_kernels.lstm_recurrence_cpu(gates_x, w_h.astype(gates_x.dtype), h0, c0,
+                                                  seq_lengths)
+        return y, (h, c)
 
     def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
         import rnnjax_kernels  # GPU / interpreter dependencies load only on this path
