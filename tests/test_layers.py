@@ -293,7 +293,7 @@ def test_wavefront_by_default_only_up_to_its_width():
     assert applies(WAVEFRONT_MAX_HIDDEN)
     assert not applies(WAVEFRONT_MAX_HIDDEN + 1)
     assert applies(WAVEFRONT_MAX_HIDDEN + 1, wavefront=True)
-    # "auto" layers that run the fused CPU kernel go layer by layer unless the wavefront is asked for
+    # "auto" layers that run the fused CPU kernel go layer by layer unless a wavefront is asked
     fused = layers._cpu_kernel_runs(jnp.float32)
     assert applies(WAVEFRONT_MAX_HIDDEN, impl="auto") is not fused
     assert applies(WAVEFRONT_MAX_HIDDEN, wavefront=True, impl="auto")
