@@ -165,7 +165,8 @@ def run_series(series: Series, seeds: int, max_steps: int, out: Path) -> dict:
                                                 (PEER, "torch", "pytorch-lightning")},
               "wall_time_s": time.time() - start,
               "session_cpu_time_s": _cpu_seconds() - cpu_start,
-              "load_average": os.getloadavg(), "machine": machine_details(),
+              "load_average": os.getloadavg(), "machine": machine_details()["machine"],
+              "machine_details": machine_details(),
               "command": "python -m benchmarks.forecast_neuralforecast " + " ".join(sys.argv[1:])}
     (workdir / "results.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
