@@ -136,9 +136,13 @@ def make_optimizer(c: Mapping[str, Any], seed: int = 0) -> optax.GradientTransfo
     limit, patterns = c.get("max_norm", 0.0), tuple(c.get("max_norm_params", ()))
     noise = c.get("gradient_noise", 0.0)
 
+    # the noise stage exists only when on, so that the optimiser state of every other config keeps
+    # its structure and earlier checkpoints resume
+    noise_stage = (gradient_noise(noise, seed),) if noise else ()
+
     def chain(learning_rate: float) -> optax.GradientTransformation:
         return optax.chain(
-            gradient_noise(noise, seed) if noise else optax.identity(),
+            *noise_stage,
             optax.clip_by_global_norm(clip) if clip else optax.identity(),
             optax.add_decayed_weights(weight_decay) if weight_decay else optax.identity(),
             OPTIMIZERS[c["name"]](learning_rate, c),

@@ -114,3 +114,19 @@ def test_gradient_noise_has_variance_eta_over_one_plus_t_to_the_055():
     np.testing.assert_allclose([float(jnp.std(s)) for s in first],
                                [np.sqrt(4.0 / (1 + t) ** 0.55) for t in range(3)], rtol=0.02)
     assert not np.allclose(first[0], steps(4)[0])
+
+
+def test_state_without_gradient_noise_keeps_the_structure_earlier_checkpoints_have():
+    """clip -> weight decay -> optimiser -> max-norm, each stage present even when off (identity):
+    the optimiser state saved before gradient noise existed must still restore."""
+    import jax
+
+    params = {"w": jnp.ones((2, 3))}
+    c = {"name": "adam", "learning_rate": 1e-3}
+    earlier = optax.inject_hyperparams(lambda learning_rate: optax.chain(
+        optax.identity(), optax.identity(), optax.adam(learning_rate), optax.identity()))(
+        learning_rate=1e-3)
+    assert (jax.tree.structure(make_optimizer(c).init(params))
+            == jax.tree.structure(earlier.init(params)))
+    noisy = make_optimizer({**c, "gradient_noise": 0.01}).init(params)
+    assert jax.tree.structure(noisy) != jax.tree.structure(earlier.init(params))
