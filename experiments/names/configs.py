@@ -21,8 +21,8 @@ from ml_collections import config_dict
 from rnnjax.train.config import optim_config, run_config, smoke_test
 from rnnjax.validation import check_choice
 
-VARIANTS = ("lstm", "elman", "gru", "bilstm", "bilstm_large", "generator", "quick",
-            "quick_generator")
+VARIANTS = ("lstm", "elman", "gru", "bilstm", "bilstm_large", "bilstm_ngrams", "generator",
+            "quick", "quick_generator")
 
 
 def base() -> ml_collections.ConfigDict:
@@ -115,6 +115,22 @@ def bilstm_large() -> ml_collections.ConfigDict:
     c.model.embed_size = 64
     c.model.hidden_size = 256
     c.model.dropout = 0.3
+    return c
+
+
+def bilstm_ngrams() -> ml_collections.ConfigDict:
+    """``bilstm`` with a bag of hashed character 1-4-gram embeddings (the n-grams the baseline's
+    features count), their mean concatenated with the BiLSTM's final states before the softmax.
+
+    python -m experiments.names --config=experiments/names/configs.py:bilstm_ngrams \
+        --workdir=results/names/bilstm_ngrams
+    Measured: results/names/bilstm_ngrams (see results/names/REPORT.md).
+    """
+    c = bilstm()
+    c.name = "bilstm_ngrams"
+    c.model.ngram_order = 4  # n-grams of 1 .. 4 characters, name framed by a boundary mark
+    c.model.ngram_buckets = 2**16  # hash buckets (rows of the n-gram embedding table)
+    c.model.ngram_size = 32  # n-gram embedding width (their mean joins the pooled state)
     return c
 
 

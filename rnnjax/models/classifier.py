@@ -4,6 +4,8 @@ the tagger (``rnnjax.models.tagger``).
     e_t = dropout(E[w_t])          embedding (random or pretrained)
     h_t = StackedRNN(e)_t          uni- or bidirectional, any cell, any depth
     s   = pool(h, lengths)         last valid step | max | mean over time
+    s   = [s; f]                   optional: f the mean hashed char n-gram embedding of the
+                                   sequence (``ngram_order`` > 0, ``rnnjax.models.char_ngrams``)
     logits = dropout(s) W + b
 
 ``output="sigmoid"`` (two classes only) is a single logistic unit z = dropout(s) w + b, p(class 1)
@@ -29,6 +31,7 @@ from flax import nnx
 from rnnjax import regularizers
 from rnnjax.cells import CELLS
 from rnnjax.layers import StackedRNN
+from rnnjax.models.char_ngrams import CharNgramBag
 from rnnjax.models.lm import check_tokens
 from rnnjax.pooling import POOLINGS, pool
 from rnnjax.validation import check_choice, check_positive_int, check_rate, fail
@@ -39,14 +42,15 @@ OUTPUTS = ("softmax", "sigmoid")
 
 class EmbeddedRNN(nnx.Module):
     """Embedding -> dropout -> ``StackedRNN``, and an output layer ``out`` of ``num_outputs``
-    units over its features; subclasses decide where ``out`` applies (pooled or per token)."""
+    units over its features (and ``head_feature_size`` more features a subclass concatenates);
+    subclasses decide where ``out`` applies (pooled or per token)."""
 
     where = "EmbeddedRNN"
 
     def __init__(self, vocab_size: int, num_outputs: int, *, rngs: nnx.Rngs, cell: str,
                  embed_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
                  dropout: float, impl: str, embeddings: Any, freeze_embeddings: bool,
-                 feature_size: int = 0):
+                 feature_size: int = 0, head_feature_size: int = 0):
         where = self.where
         self.vocab_size = check_positive_int(where, "vocab_size", vocab_size)
         check_choice(where, "cell", cell, CELLS)
@@ -67,7 +71,7 @@ class EmbeddedRNN(nnx.Module):
         self.rnn = StackedRNN(cell, embed_size + feature_size, hidden_size, num_layers, rngs=rngs,
                               bidirectional=bidirectional, dropout=self.dropout, impl=impl)
         self.backward_size = self.rnn.output_size // 2 if bidirectional else 0
-        self.out = nnx.Linear(self.rnn.output_size, num_outputs, rngs=rngs)
+        self.out = nnx.Linear(self.rnn.output_size + head_feature_size, num_outputs, rngs=rngs)
 
     def encode(self, tokens: Array, lengths: Array, dropout_key: Array | None,
                features: Array | None = None) -> tuple[Array, Array | None]:
@@ -97,22 +101,31 @@ class RNNClassifier(EmbeddedRNN):
                  embed_size: int = 128, hidden_size: int = 128, num_layers: int = 1,
                  bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
                  impl: str = "auto", embeddings: Any = None, freeze_embeddings: bool = False,
-                 output: str = "softmax"):
+                 output: str = "softmax", ngram_order: int = 0, ngram_buckets: int = 2**18,
+                 ngram_size: int = 64):
         self.num_classes = check_positive_int(self.where, "num_classes", num_classes)
         self.pooling = check_choice(self.where, "pooling", pooling, POOLINGS)
         self.output = check_choice(self.where, "output", output, OUTPUTS)
         if output == "sigmoid" and num_classes != 2:
             fail(self.where, "num_classes", "2 with output='sigmoid'", num_classes)
+        if isinstance(ngram_order, bool) or not isinstance(ngram_order, int) or ngram_order < 0:
+            fail(self.where, "ngram_order", "an int >= 0 (0: no n-gram bag)", repr(ngram_order))
+        self.ngrams = CharNgramBag(vocab_size, rngs=rngs, max_order=ngram_order,
+                                   num_buckets=ngram_buckets, embed_size=ngram_size
+                                   ) if ngram_order else None
         super().__init__(vocab_size, 1 if output == "sigmoid" else num_classes, rngs=rngs,
                          cell=cell, embed_size=embed_size, hidden_size=hidden_size,
                          num_layers=num_layers,
                          bidirectional=bidirectional, dropout=dropout, impl=impl,
-                         embeddings=embeddings, freeze_embeddings=freeze_embeddings)
+                         embeddings=embeddings, freeze_embeddings=freeze_embeddings,
+                         head_feature_size=self.ngrams.output_size if self.ngrams else 0)
 
     def __call__(self, tokens: Array, lengths: Array, *, dropout_key: Array | None = None
                  ) -> Array:
         h, key = self.encode(tokens, lengths, dropout_key)
         pooled = pool(h, lengths, self.pooling, backward_size=self.backward_size)
+        if self.ngrams is not None:
+            pooled = jnp.concatenate([pooled, self.ngrams(tokens, lengths)], axis=-1)
         pooled = regularizers.dropout(pooled[:, None], self.dropout, key)[:, 0]
         logits = self.out(pooled).astype(jnp.float32)
         if self.output == "sigmoid":  # one logistic unit = softmax over (0, z)

@@ -53,6 +53,18 @@ def test_quick_classifier_learns_the_endings_and_writes_the_confusion_matrix(nam
         sum(counts[k][k] for k in range(3)) / sum(map(sum, counts)))
 
 
+def test_bilstm_ngrams_variant_builds_a_classifier_with_the_ngram_bag():
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from rnnjax.models import make_model
+
+    model = make_model(get_config("bilstm_ngrams").model, vocab_size=30, num_classes=4,
+                       rngs=nnx.Rngs(0))
+    assert model.ngrams.max_order == 4 and model.ngrams.num_buckets == 2**16
+    assert model(jnp.ones((2, 5), jnp.int32), jnp.asarray([5, 2])).shape == (2, 4)
+
+
 def test_ngram_baseline_learns_the_endings_on_the_same_split(names_file, tmp_path):
     task = make_task(config_for("quick", names_file))
     task.load(tmp_path)
