@@ -1,18 +1,23 @@
-"""``experiments.lm.sample`` on hostile input: one line, exit status 2."""
+"""``experiments.lm.sample`` on hostile input: refused with a message naming the flag (the
+command line prints it as its one line, exit status 2: rnnjax.cli, as every program's)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from rnnjax_testing import cli_error
+from absl.testing import flagsaver
 
 from experiments.lm.sample import check_lm_workdir
+from experiments.lm.sample import main as sample
 
 
 def test_a_nan_temperature_is_refused(tmp_path):
-    line = cli_error("experiments.lm.sample", f"--workdir={tmp_path}", "--temperature=nan")
-    assert line == "error: lm.sample: --temperature must be a finite float >= 0, got nan"
+    """The sample command's main, in-process with ``--temperature=nan`` parsed: refused before
+    the workdir is read (rnnjax.cli turns the error into its one line)."""
+    with flagsaver.as_parsed(workdir=str(tmp_path), temperature="nan"), pytest.raises(
+            ValueError, match=r"^lm\.sample: --temperature must be a finite float >= 0, got nan$"):
+        sample([])
 
 
 def test_a_workdir_of_another_experiment_is_not_an_lm_workdir(tmp_path):
