@@ -1,37 +1,23 @@
-"""``python -m rnnjax.data`` on fixture packages: its absl ``main`` runs in the test's process
-(a subprocess per command would re-import jax each time)."""
+"""``python -m rnnjax.data`` run as a subprocess on fixture packages."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
-from types import SimpleNamespace
 
-import pytest
-from absl import app, flags
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture()
-def cli(monkeypatch, capsys):
-    """``cli(*args, data_dir=DIR)`` runs ``python -m rnnjax.data ARGS`` as ``app.run`` does
-    and returns its exit status and printed text; a ``SystemExit`` message goes to stderr with
-    status 1, as the interpreter prints it."""
-    from rnnjax.data.__main__ import main  # defines the command's flags
-
-    def run(*args: str, data_dir: Path) -> SimpleNamespace:
-        monkeypatch.setenv("RNNJAX_DATA_DIR", str(data_dir))
-        flags.FLAGS.unparse_flags()  # every command starts from the flags' defaults
-        with pytest.raises(SystemExit) as exited:
-            app.run(main, argv=["rnnjax.data", *args])
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        if isinstance(code, str):
-            return SimpleNamespace(returncode=1, stdout=out, stderr=f"{err}{code}\n")
-        return SimpleNamespace(returncode=code or 0, stdout=out, stderr=err)
-
-    return run
+def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "RNNJAX_DATA_DIR": str(data_dir), "JAX_PLATFORMS": "cpu"}
+    return subprocess.run([sys.executable, "-m", "rnnjax.data", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_prepare_list_and_stats(cli, wheel, tmp_path):
+def test_prepare_list_and_stats(wheel, tmp_path):
     data_dir = tmp_path / "data"
     refused = cli("prepare", "--corpus=ptb", f"--archive={wheel}", data_dir=data_dir)
     assert refused.returncode == 1
@@ -50,7 +36,7 @@ def test_prepare_list_and_stats(cli, wheel, tmp_path):
     assert stats.stdout.splitlines()[-1].split()[:3] == ["test", "14", "4"]
 
 
-def test_errors_and_the_text_corpus(cli, tmp_path):
+def test_errors_and_the_text_corpus(tmp_path):
     missing = cli("stats", "--corpus=linux", data_dir=tmp_path)
     assert missing.returncode == 1
     assert "run `python -m rnnjax.data prepare --corpus=linux" in missing.stderr
