@@ -20,7 +20,9 @@ eager operations), and the XLA compilations of the whole launch that the cache d
 Beside the LM: torch's time from launch to its first step of the same model (embedding, 2 x 256
 LSTM, softmax; Adam, clipping) on a batch of the same text, in a fresh process that imports no
 jax. Rounds repeat the series (medians reported). Writes JSON with the machine and the load
-average before and after, and the markdown beside it.
+average before and after, and the markdown beside it; the markdown names the experiments whose
+launches ran different code (``source_digest``: files edited during the run), whose warm rows then
+compiled the changed programs and measure no cache.
 """
 
 from __future__ import annotations
@@ -237,6 +239,8 @@ def write(results: dict[str, dict[str, list[dict]]], torch_runs: list[dict], siz
     loads = [run["load_average_1min"] for by_cache in results.values()
              for runs in by_cache.values() for run in runs]
     missing = [name for name, by_cache in results.items() if not by_cache["warm"]]
+    changed = [name for name, by_cache in results.items()
+               if len({run["source_digest"] for runs in by_cache.values() for run in runs}) > 1]
     Path(_OUT.value).with_suffix(".md").write_text(
         f"# benchmarks.compile_cpu\n\n`{record['command']}`\n\nMachine: {record['machine']}; "
         f"1-minute load average before / after: {record['load_average_1min']}, at the "
@@ -245,6 +249,9 @@ def write(results: dict[str, dict[str, list[dict]]], torch_runs: list[dict], siz
         "inflated by that load; the cold and warm rows of an experiment, measured minutes "
         "apart, compare under a similar load.\n\n"
         + (f"Not measured (the run ended before): {', '.join(missing)}.\n\n" if missing else "")
+        + (f"The code changed between the launches of {', '.join(changed)} (their source "
+           "digests differ): those warm rows compiled the changed programs again and do not "
+           "measure the cache; measure them again.\n\n" if changed else "")
         + f"Medians over {_ROUNDS.value} round(s). Each launch: the experiment's default "
         f"config with --config.steps_per_epoch={_STEPS.value}, stopped after its first "
         "validation; cold: an empty persistent compilation cache, warm: a second launch with "

@@ -1,6 +1,6 @@
 r"""Run a command-line program in this process and record its start-up and its compilations.
 
-    python -m benchmarks.compile_probe OUT.json [--stop_after_evaluation] MODULE [ARG ...]
+    python -m benchmarks.compile_probe OUT.json [--stop_{after,before}_evaluation] MODULE [ARG ...]
 
 e.g. ``python -m benchmarks.compile_probe /tmp/lm.json experiments.lm --workdir=/tmp/run``. The
 program runs as ``python -m MODULE ARG ...`` would (``runpy``), with a
@@ -23,15 +23,21 @@ the train step's batches are collected. OUT.json holds:
 * ``evaluations_compiled``: per ``evaluate`` call, the XLA compilations the cache did not serve;
 * ``total``: the summary of every compilation; ``functions``: per function name its XLA
   compilations, loads from the cache and seconds of the three stages; ``exit_code``: the
-  program's exit status.
+  program's exit status;
+* ``source_digest``: SHA-256 of the code the program ran (``SOURCES`` below, read when it
+  ended): two launches that should share the persistent cache must show the same digest, or the
+  second one compiles what changed (e.g. a default that changed between the launches).
 
 ``--stop_after_evaluation`` ends the program when its first ``evaluate`` returns (start-up is
-measured, not training). The flags are not absl's: the program parses those, once per process.
+measured, not training); ``--stop_before_evaluation`` when its first ``evaluate`` is called
+(training's compilations only, e.g. in tests). The flags are not absl's: the program parses
+those, once per process.
 """
 
 from __future__ import annotations
 
-import importlib
+import hashlib
+import importlib.util
 import json
 import os
 import runpy
@@ -44,19 +50,25 @@ from typing import Any
 from rnnjax.compilation import CompileLog
 
 LAUNCHED_ENV = "COMPILE_PROBE_LAUNCHED"
-STOP_FLAG = "--stop_after_evaluation"
-USAGE = f"usage: python -m benchmarks.compile_probe OUT.json [{STOP_FLAG}] MODULE [ARG ...]"
+# The code whose change changes the compiled programs: the packages' sources and the built
+# extension, under the folder that holds rnnjax.
+SOURCES = ("rnnjax", "experiments", "kernels")
+SOURCE_SUFFIXES = (".py", ".cc", ".h", ".so")
+STOP_FLAGS = {"--stop_after_evaluation": "after", "--stop_before_evaluation": "before"}
+USAGE = ("usage: python -m benchmarks.compile_probe OUT.json [--stop_{after,before}_evaluation] "
+         "MODULE [ARG ...]")
 
 
 class StopProgram(BaseException):
-    """Ends the program after its first evaluation (no handler of the harness catches it)."""
+    """Ends the program at its first evaluation (no handler of the harness catches it)."""
 
 
 class Probe:
-    """The windows (start, end) of the train-step and ``evaluate`` calls of every run."""
+    """The windows (start, end) of the train-step and ``evaluate`` calls of every run;
+    ``stop``: end the program "before" or "after" the first ``evaluate`` call (None: never)."""
 
-    def __init__(self, stop_after_evaluation: bool):
-        self.stop_after_evaluation = stop_after_evaluation
+    def __init__(self, stop: str | None):
+        self.stop = stop
         self.windows: dict[str, list[tuple[float, float]]] = {"train_step": [], "evaluate": []}
         self.run_shapes: list[set[str]] = []  # per run, its train batches' shapes
 
@@ -79,23 +91,37 @@ class Probe:
         import jax
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if name == "evaluate" and self.stop == "before":
+                raise StopProgram
             start = time.time()
             out = jax.block_until_ready(function(*args, **kwargs))
             self.windows[name].append((start, time.time()))
             if name == "train_step":  # (params, opt_state, state, batch, key, lr)
                 self.run_shapes[-1].add(str(jax.tree.map(lambda x: (x.shape, str(x.dtype)),
                                                          args[3])))
-            elif self.stop_after_evaluation:
+            elif self.stop == "after":
                 raise StopProgram
             return out
 
         return call
 
 
-def run_program(out: Path, module: str, args: list[str], stop_after_evaluation: bool) -> int:
-    """Run ``module`` as ``__main__`` under the probe; write the record to ``out``."""
+def source_digest() -> str:
+    """SHA-256 of the paths and contents of the ``SOURCE_SUFFIXES`` files under ``SOURCES``."""
+    root = Path(importlib.util.find_spec("rnnjax").origin).parents[1]
+    digest = hashlib.sha256()
+    for folder in SOURCES:
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_program(out: Path, module: str, args: list[str], stop: str | None = None) -> int:
+    """Run ``module`` as ``__main__`` under the probe (``Probe``'s ``stop``); write the record
+    to ``out``."""
     launched = float(os.environ.get(LAUNCHED_ENV, time.time()))
-    probe = Probe(stop_after_evaluation)
+    probe = Probe(stop)
     with CompileLog() as log:
         probe.install()
         sys.argv = [module, *args]
@@ -117,7 +143,8 @@ def run_program(out: Path, module: str, args: list[str], stop_after_evaluation: 
                                  for window in probe.windows["evaluate"]],
         "functions": {name: [log.count(name), len(log.select(name, "compile", cached=True)),
                              round(log.seconds(name), 3)]
-                      for name in sorted({r.name for r in log.records})}}
+                      for name in sorted({r.name for r in log.records})},
+        "source_digest": source_digest()}
     for name, key in (("train_step", "train_step"), ("evaluate", "evaluation")):
         if probe.windows[name]:
             start, end = probe.windows[name][0]
@@ -133,7 +160,7 @@ def run_program(out: Path, module: str, args: list[str], stop_after_evaluation: 
 
 def main(argv: list[str]) -> None:
     args = argv[1:]
-    stop = STOP_FLAG in args[1:2]
+    stop = STOP_FLAGS.get(args[1]) if len(args) > 1 else None
     if stop:
         args.pop(1)
     if len(args) < 2:

@@ -1,13 +1,16 @@
-"""A run compiles its train step once per batch shape, across epochs, folds and evaluation.
+"""A run compiles its train step once per batch shape (bucket), across epochs, folds and
+evaluation, in every experiment with length buckets (classify, lm, tagging, names, seq2seq); the
+second launch of a config compiles nothing.
 
 Each test launches an experiment's command-line program, with a fresh persistent compilation
-cache, under ``benchmarks.compile_probe``, which counts XLA compilations from
-``jax.monitoring`` events (``rnnjax.compilation.CompileLog``) and collects the shapes of the
-batches the harness's train step was called with.
+cache (or the one a first launch filled), under ``benchmarks.compile_probe``, which counts XLA
+compilations from ``jax.monitoring`` events (``rnnjax.compilation.CompileLog``) and collects
+the shapes of the batches the harness's train step was called with.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -21,15 +24,18 @@ from rnnjax.data import load_splits
 REPO = Path(__file__).resolve().parents[2]
 
 
-def probe(tmp_path: Path, module: str, *args: str) -> dict:
-    """The probe's record of ``python -m module --workdir=... args`` with an empty cache."""
-    out = tmp_path / "probe.json"
+def probe(tmp_path: Path, module: str, *args: str, launch: str = "run", stop: str = "") -> dict:
+    """The probe's record of ``python -m module --workdir=tmp_path/launch args`` with the cache
+    ``tmp_path/cache`` (empty at the first launch), stopped "before" or "after" its first
+    evaluation (``stop``; "": run to the end)."""
+    out = tmp_path / f"{launch}.json"
     env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu",
            "RNNJAX_COMPILATION_CACHE": str(tmp_path / "cache")}
     for jax_setting in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
         env.pop(jax_setting, None)
-    done = subprocess.run([sys.executable, "-m", "benchmarks.compile_probe", str(out), module,
-                           f"--workdir={tmp_path / 'run'}", *args], cwd=REPO, env=env,
+    stop_flags = [f"--stop_{stop}_evaluation"] if stop else []
+    done = subprocess.run([sys.executable, "-m", "benchmarks.compile_probe", str(out), *stop_flags,
+                           module, f"--workdir={tmp_path / launch}", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads(out.read_text())
@@ -68,3 +74,65 @@ def test_lm_epochs_and_evaluations_reuse_the_first_programs(tmp_path):
     # second validation and the test compile nothing the first validation did not
     first, *later = record["evaluations_compiled"]
     assert first >= 1 and later == [0, 0]
+
+
+def assert_one_compilation_per_shape(record: dict) -> None:
+    """The train step of a launch with an empty cache compiled once per distinct batch shape."""
+    assert record["train_step_compiled"] == len(record["train_batch_shapes"])
+    assert record["train_step_loaded"] == 0
+
+
+def test_tagging_compiles_per_bucket_and_a_second_launch_compiles_nothing(tmp_path):
+    """Sentences of 2 to 13 tagged words (buckets 8, 12, 16), 6 steps and the first
+    validation; the same command again, in a new workdir with the cache the first launch
+    filled, loads every program the first compiled and compiles none."""
+    rng = np.random.default_rng(0)
+    tags = {"the": "DT", "cat": "NN", "dog": "NN", "sees": "VBZ", "runs": "VBZ"}
+    (tmp_path / "tagged.txt").write_text("".join(
+        " ".join(f"{w}/{tags[w]}" for w in rng.choice(list(tags), rng.integers(2, 14))) + "\n"
+        for _ in range(80)))
+    args = ("--config=experiments/tagging/configs.py:quick",
+            f"--config.data.corpus={tmp_path / 'tagged.txt'}", "--config.data.ood_test=",
+            "--config.steps_per_epoch=6")
+    first = probe(tmp_path, "experiments.tagging", *args, launch="first", stop="after")
+    assert first["train_steps"] == 6 and len(first["train_batch_shapes"]) >= 2
+    assert_one_compilation_per_shape(first)
+    assert first["evaluations_compiled"][0] >= 1
+    second = probe(tmp_path, "experiments.tagging", *args, launch="second", stop="after")
+    assert second["source_digest"] == first["source_digest"]  # nothing edited in between
+    assert second["train_batch_shapes"] == first["train_batch_shapes"]
+    assert second["total"]["compiled"] == 0, second["functions"]
+    assert second["total"]["loaded_from_cache"] == first["total"]["compiled"]
+
+
+def test_names_compiles_the_train_step_once_per_bucket(tmp_path):
+    """Names of 3 to 13 letters (buckets 8, 12, 16), 6 steps."""
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnop")
+    (tmp_path / "names.tsv").write_text("".join(
+        f"{''.join(rng.choice(letters, rng.integers(3, 14))).title()}\t{category}\n"
+        for category in ("Dutch", "Italian") for _ in range(40)))
+    record = probe(tmp_path, "experiments.names", "--config=experiments/names/configs.py:quick",
+                   f"--config.data.corpus={tmp_path / 'names.tsv'}", "--config.data.min_names=10",
+                   "--config.steps_per_epoch=6", stop="before")
+    assert record["train_steps"] == 6 and len(record["train_batch_shapes"]) >= 2
+    assert_one_compilation_per_shape(record)
+
+
+def test_seq2seq_compiles_the_train_step_once_per_source_and_target_bucket(tmp_path):
+    """Word-by-word translations of 1 to 12 words, 6 steps: a batch is bucketed by its source
+    length and each side padded to a multiple of pad_to=8 steps, so its buckets are (source,
+    target) pairs (here (8, 8), (8, 16) and (16, 16): the target holds BOS and EOS)."""
+    rng = np.random.default_rng(0)
+    words = {"eins": "one", "zwei": "two", "drei": "three", "vier": "four"}
+    sources = [rng.choice(list(words), rng.integers(1, 13)) for _ in range(120)]
+    (tmp_path / "pairs.tsv").write_text("".join(
+        f"{' '.join(source)}\t{' '.join(words[w] for w in source)}\n" for source in sources))
+    record = probe(tmp_path, "experiments.seq2seq", "--config=experiments/seq2seq/configs.py:quick",
+                   f"--config.data.path={tmp_path / 'pairs.tsv'}", "--config.num_epochs=1",
+                   "--config.steps_per_epoch=6", stop="before")
+    shapes = {(batch["source"][0][1], batch["target"][0][1])
+              for batch in map(ast.literal_eval, record["train_batch_shapes"])}
+    assert len(shapes) == len(record["train_batch_shapes"]) >= 2
+    assert shapes <= {(8, 8), (8, 16), (16, 16)}
+    assert_one_compilation_per_shape(record)
