@@ -122,7 +122,7 @@ def torch_first_step(sizes: dict) -> dict:
     out = torch.nn.Linear(sizes["hidden"], len(chars))
     params = [*embed.parameters(), *lstm.parameters(), *out.parameters()]
     optimizer = torch.optim.Adam(params, sizes["lr"])
-    start = time.time()
+    start, start_cpu = time.time(), time.process_time()
     logits = out(lstm(embed(ids[:, :-1]))[0])
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(chars)),
                                              ids[:, 1:].reshape(-1))
@@ -132,7 +132,9 @@ def torch_first_step(sizes: dict) -> dict:
     float(loss)
     end = time.time()
     return {"setup_s": round(start - launched, 3), "first_step_s": round(end - launched, 3),
-            "call_s": round(end - start, 3), "threads": torch.get_num_threads()}
+            "call_s": round(end - start, 3), "setup_cpu_s": round(start_cpu, 3),
+            "first_step_cpu_s": round(time.process_time(), 3),
+            "threads": torch.get_num_threads()}
 
 
 def torch_probe(sizes: dict) -> dict | None:
@@ -158,6 +160,13 @@ def median_of(runs: list[dict], *path: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def wall_and_cpu(runs: list[dict], point: str) -> str:
+    """'wall (CPU)' seconds from the launch to ``point`` (medians); the process's CPU seconds
+    are what a loaded machine does not inflate."""
+    return (f"{median_of(runs, f'{point}_s'):.1f} "
+            f"({median_of(runs, f'{point}_cpu_s'):.1f})")
+
+
 def compile_seconds(runs: list[dict], part: str) -> str:
     """'trace + lower + XLA = total' seconds of ``part`` (medians)."""
     stages = [median_of(runs, part, f"{stage}_s") for stage in ("trace", "lower", "compile")]
@@ -168,9 +177,9 @@ def compile_seconds(runs: list[dict], part: str) -> str:
 
 def table(results: dict[str, dict[str, list[dict]]], torch_runs: list[dict]) -> str:
     """Markdown: per experiment and cache, the medians over rounds."""
-    lines = ["| experiment | cache | launch to first step (s) | of which set-up (s) | train step: "
-             "trace + lower + XLA (s) | first validation: trace + lower + XLA (s) | XLA "
-             "compilations / loads from the cache |", "|---|---|---|---|---|---|---|"]
+    lines = ["| experiment | cache | launch to first step: wall (CPU) s | of which set-up: wall "
+             "(CPU) s | train step: trace + lower + XLA (s) | first validation: trace + lower + "
+             "XLA (s) | XLA compilations / loads from the cache |", "|---|---|---|---|---|---|---|"]
     for name, by_cache in results.items():
         for cache, runs in by_cache.items():
             if not runs:
@@ -178,13 +187,13 @@ def table(results: dict[str, dict[str, list[dict]]], torch_runs: list[dict]) -> 
             compiled = median_of(runs, "total", "compiled")
             loaded = median_of(runs, "total", "loaded_from_cache")
             lines.append(
-                f"| {name} | {cache} | {median_of(runs, 'first_step_s'):.1f} | "
-                f"{median_of(runs, 'setup_s'):.1f} | {compile_seconds(runs, 'train_step')} | "
+                f"| {name} | {cache} | {wall_and_cpu(runs, 'first_step')} | "
+                f"{wall_and_cpu(runs, 'setup')} | {compile_seconds(runs, 'train_step')} | "
                 f"{compile_seconds(runs, 'evaluation')} | {compiled:.0f} / {loaded:.0f} |")
     if torch_runs:
         lines.append(f"| lm, torch {torch_runs[0]['threads']} threads | - | "
-                     f"{median_of(torch_runs, 'first_step_s'):.1f} | "
-                     f"{median_of(torch_runs, 'setup_s'):.1f} | - | - | - |")
+                     f"{wall_and_cpu(torch_runs, 'first_step')} | "
+                     f"{wall_and_cpu(torch_runs, 'setup')} | - | - | - |")
     return "\n".join(lines)
 
 
@@ -255,10 +264,12 @@ def write(results: dict[str, dict[str, list[dict]]], torch_runs: list[dict], siz
         + f"Medians over {_ROUNDS.value} round(s). Each launch: the experiment's default "
         f"config with --config.steps_per_epoch={_STEPS.value}, stopped after its first "
         "validation; cold: an empty persistent compilation cache, warm: a second launch with "
-        "the cache the first filled. The train step and first-validation columns are the "
-        "compilation inside those calls; the last column counts every XLA compilation of the "
-        "launch. torch: launch to its first step of the default LM's model on one batch of the "
-        "same text (no jax imported).\n\n"
+        "the cache the first filled. Wall (CPU): seconds since the launch, and the CPU "
+        "seconds the launched process had used by then (all its threads): on a loaded machine "
+        "the wall time grows, the CPU time hardly. The train step and first-validation "
+        "columns are the compilation inside those calls; the last column counts every XLA "
+        "compilation of the launch. torch: launch to its first step of the default LM's model "
+        "on one batch of the same text (no jax imported).\n\n"
         f"{text}\n")
 
 

@@ -12,6 +12,8 @@ the train step's batches are collected. OUT.json holds:
   computed); the launch is ``$COMPILE_PROBE_LAUNCHED`` (the parent's ``time.time()`` before it
   started this process), else when the probe began to run the program; ``setup_s``: from the
   launch to the first call of the train step (imports, data, model, checks);
+  ``setup_cpu_s`` / ``first_step_cpu_s``: the CPU seconds of this process (every thread, XLA's
+  included) at those two points, the work a loaded machine's wall times inflate;
 * ``train_step`` / ``evaluation``: what compiled during the first train step / the first
   ``evaluate`` (``CompileLog.summary``: trace, lower and XLA seconds, programs compiled and
   loaded from the persistent cache), and the call's seconds;
@@ -70,6 +72,7 @@ class Probe:
     def __init__(self, stop: str | None):
         self.stop = stop
         self.windows: dict[str, list[tuple[float, float]]] = {"train_step": [], "evaluate": []}
+        self.first_step_cpu: tuple[float, float] | None = None  # process CPU seconds at both ends
         self.run_shapes: list[set[str]] = []  # per run, its train batches' shapes
 
     def install(self) -> None:
@@ -93,9 +96,11 @@ class Probe:
         def call(*args: Any, **kwargs: Any) -> Any:
             if name == "evaluate" and self.stop == "before":
                 raise StopProgram
-            start = time.time()
+            start, start_cpu = time.time(), time.process_time()
             out = jax.block_until_ready(function(*args, **kwargs))
             self.windows[name].append((start, time.time()))
+            if name == "train_step" and self.first_step_cpu is None:
+                self.first_step_cpu = (start_cpu, time.process_time())
             if name == "train_step":  # (params, opt_state, state, batch, key, lr)
                 self.run_shapes[-1].add(str(jax.tree.map(lambda x: (x.shape, str(x.dtype)),
                                                          args[3])))
@@ -154,6 +159,8 @@ def run_program(out: Path, module: str, args: list[str], stop: str | None = None
         start, end = probe.windows["train_step"][0]
         record["setup_s"] = round(start - launched, 3)
         record["first_step_s"] = round(end - launched, 3)
+        record["setup_cpu_s"], record["first_step_cpu_s"] = (round(t, 3)
+                                                             for t in probe.first_step_cpu)
     out.write_text(json.dumps(record, indent=1))
     return code
 

@@ -27,14 +27,17 @@ def test_the_second_launch_loads_every_program_from_the_cache(tmp_path):
     (cold,), (warm,) = record["results"]["lm"]["cold"], record["results"]["lm"]["warm"]
     for launch in (cold, warm):
         assert 0 < launch["setup_s"] < launch["first_step_s"] < launch["wall_s"]
+        assert 0 < launch["setup_cpu_s"] < launch["first_step_cpu_s"]
         assert launch["train_steps"] == 1 and launch["evaluations_compiled"]
     assert cold["total"]["compiled"] > 0 and cold["train_step"]["compiled"] == 1
     assert cold["evaluation"]["compiled"] >= 1
+    assert warm["source_digest"] == cold["source_digest"]
     assert warm["total"]["compiled"] == 0
     assert warm["total"]["loaded_from_cache"] == cold["total"]["compiled"]
     assert warm["train_step"]["loaded_from_cache"] == 1
     (torch_run,) = record["torch_lm"]
     assert 0 < torch_run["setup_s"] < torch_run["first_step_s"]
+    assert 0 < torch_run["setup_cpu_s"] < torch_run["first_step_cpu_s"]
     markdown = out.with_suffix(".md").read_text()
     assert "| lm | cold |" in markdown and "| lm | warm |" in markdown
     assert str(record["load_average_1min"]) in markdown
