@@ -4,9 +4,7 @@ CoNLL out-of-domain test, the most-frequent-tag baseline, and one-line errors fo
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,6 @@ from experiments.tagging.configs import get_config
 from experiments.tagging.train import TaggingTask, most_frequent_tags, train_and_evaluate
 from rnnjax.data import WordVectors, save_word2vec_text
 
-REPO = Path(__file__).resolve().parents[3]
 NOUNS, VERBS = ("cat", "dog", "bird", "fish"), ("sees", "likes", "hears")
 
 
@@ -105,21 +102,17 @@ def test_most_frequent_tag_counts_per_word_and_falls_back_to_the_commonest():
     assert most_frequent_tags(train) == ({"the": "DT", "run": "VB", "a": "DT"}, "DT")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
-    return subprocess.run([sys.executable, "-m", "experiments.tagging", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=300)
-
-
 def test_malformed_token_is_one_line_naming_token_line_and_file(tmp_path):
+    """The message (in-process; rnnjax.cli prints it as the command's one line) and nothing
+    written."""
     bad = tmp_path / "bad.txt"
     bad.write_text("the/DT cat/NN\nthe/DT dog NN/NN\n")
-    out = run_cli("--config=experiments/tagging/configs.py:quick", f"--workdir={tmp_path / 'w'}",
-                  f"--config.data.corpus={bad}")
-    assert out.returncode == 2, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == (
-        f"error: read_tagged: token 'dog' at line 2 of {bad} must be word/TAG (a word, a slash "
-        "and a tag; the tag follows the last slash), got 'the/DT dog NN/NN'")
+    config = get_config("quick")
+    config.data.corpus = str(bad)
+    with pytest.raises(ValueError, match="^" + re.escape(
+            f"read_tagged: token 'dog' at line 2 of {bad} must be word/TAG (a word, a slash "
+            "and a tag; the tag follows the last slash), got 'the/DT dog NN/NN'") + "$"):
+        train_and_evaluate(config, tmp_path / "w")
     assert not (tmp_path / "w").exists()
 
 
