@@ -22,7 +22,7 @@ from experiments.report.tables import Column, RunTable, run_workdirs
 
 Run = dict[str, Any]
 # the classifier rows in the order of the table; other runs (e.g. your own data) follow
-ORDER = ("ngram_logreg", "elman", "gru", "lstm", "bilstm", "bilstm_large")
+ORDER = ("ngram_logreg", "elman", "gru", "lstm", "bilstm", "bilstm_large", "bilstm_ngrams")
 
 
 def _model(run: Run) -> str:
@@ -33,7 +33,9 @@ def _model(run: Run) -> str:
         return (f"{model['num_layers']} x {model['hidden_size']} {model['cell']} LM, country "
                 f"embedding {model['condition_size']}d")
     direction = "bi" if model.get("bidirectional") else ""
-    return f"{model['num_layers']} x {model['hidden_size']} {direction}{model['cell']}"
+    ngrams = (f" + hashed char 1-{model['ngram_order']}-gram bag ({model['ngram_size']}d)"
+              if model.get("ngram_order") else "")
+    return f"{model['num_layers']} x {model['hidden_size']} {direction}{model['cell']}{ngrams}"
 
 
 def _is(task: str):
