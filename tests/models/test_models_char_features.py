@@ -22,6 +22,18 @@ def _batch(index, time):
     return jnp.asarray(chars), jnp.asarray(lengths)
 
 
+@nnx.jit
+def word_features(model: nnx.Module, chars: jax.Array, lengths: jax.Array) -> jax.Array:
+    """An encoder's features compiled as one program (an eager call compiles each op apart)."""
+    return model(chars, lengths)
+
+
+@nnx.jit
+def tag_logits(model: RNNTagger, tokens: jax.Array, lengths: jax.Array, chars: jax.Array,
+               char_lengths: jax.Array) -> jax.Array:
+    return model(tokens, lengths, chars=chars, char_lengths=char_lengths)
+
+
 @pytest.mark.parametrize("encoder", [
     lambda: CharBiLSTM(len(VOCAB), rngs=nnx.Rngs(0), embed_size=4, hidden_size=3),
     lambda: CharCNN(len(VOCAB), rngs=nnx.Rngs(0), embed_size=4, num_filters=5)])
@@ -29,15 +41,16 @@ def test_padding_of_chars_and_words_changes_nothing(encoder):
     model = encoder()
     chars, lengths = _batch([0, 1, -1], 5)
     assert chars.shape == (3, 5, 12) and lengths[1].tolist() == [9, 1, 0, 0, 0]
-    features = model(chars, lengths)
+    features = word_features(model, chars, lengths)
     assert features.shape == (3, 5, model.output_size)
     wide = jnp.pad(chars, ((0, 0), (0, 2), (0, 8)), constant_values=7)  # garbage padding
     wide_lengths = jnp.pad(lengths, ((0, 0), (0, 2)))
-    np.testing.assert_allclose(model(wide, wide_lengths)[:, :5], features, atol=1e-6)
+    np.testing.assert_allclose(word_features(model, wide, wide_lengths)[:, :5], features,
+                               atol=1e-6)
     assert not np.asarray(features[1, 2:]).any() and not np.asarray(features[2]).any()
     for b, t in ((0, 3), (1, 0)):  # each word alone
         n = int(lengths[b, t])
-        alone = model(chars[b:b + 1, t:t + 1, :n], lengths[b:b + 1, t:t + 1])
+        alone = word_features(model, chars[b:b + 1, t:t + 1, :n], lengths[b:b + 1, t:t + 1])
         np.testing.assert_allclose(alone[0, 0], features[b, t], rtol=1e-5, atol=1e-6)
 
 
@@ -88,25 +101,27 @@ def test_tagger_with_chars_and_crf_pads_cleanly_and_learns(char_encoder="cnn"):
 
     for _ in range(40):
         step(model, optimizer)
-    logits = model(tokens, lengths, chars=chars, char_lengths=char_lengths)
-    assert float((model.decode(logits, lengths) == tags).mean()) > 0.95
+    logits = tag_logits(model, tokens, lengths, chars, char_lengths)
+    decoded = nnx.jit(lambda model, logits: model.decode(logits, lengths))(model, logits)
+    assert float((decoded == tags).mean()) > 0.95
     # a shorter sentence padded to 6 gets the logits it has alone
-    short = model(tokens[:1, :3], jnp.asarray([3]), chars=chars[:1, :3],
-                  char_lengths=char_lengths[:1, :3])
-    padded = model(tokens[:1], jnp.asarray([3]), chars=chars[:1],
-                   char_lengths=char_lengths[:1].at[:, 3:].set(0))
+    short = tag_logits(model, tokens[:1, :3], jnp.asarray([3]), chars[:1, :3],
+                       char_lengths[:1, :3])
+    padded = tag_logits(model, tokens[:1], jnp.asarray([3]), chars[:1],
+                        char_lengths[:1].at[:, 3:].set(0))
     np.testing.assert_allclose(padded[0, :3], short[0], rtol=1e-5, atol=1e-6)
 
 
 def test_tagger_options_are_checked_and_default_is_unchanged():
+    sizes = {"embed_size": 3, "hidden_size": 4}  # small: each new shape compiles its init
     with pytest.raises(ValueError, match="RNNTagger: char_encoder must be one of"):
-        RNNTagger(5, 2, rngs=nnx.Rngs(0), char_encoder="rnn")
+        RNNTagger(5, 2, rngs=nnx.Rngs(0), char_encoder="rnn", **sizes)
     with pytest.raises(ValueError, match="RNNTagger: crf_scheme must be 'none' without crf"):
-        RNNTagger(5, 2, rngs=nnx.Rngs(0), crf_scheme="IOB2")
+        RNNTagger(5, 2, rngs=nnx.Rngs(0), crf_scheme="IOB2", **sizes)
     with pytest.raises(ValueError, match="RNNTagger: chars must be given"):
-        RNNTagger(5, 2, rngs=nnx.Rngs(0), char_encoder="cnn", num_chars=4)(
-            jnp.zeros((1, 2), jnp.int32), jnp.asarray([2]))
-    plain = RNNTagger(5, 2, rngs=nnx.Rngs(0), embed_size=3, hidden_size=4)
+        RNNTagger(5, 2, rngs=nnx.Rngs(0), char_encoder="cnn", num_chars=4, char_embed_size=6,
+                  char_size=6, **sizes)(jnp.zeros((1, 2), jnp.int32), jnp.asarray([2]))
+    plain = RNNTagger(5, 2, rngs=nnx.Rngs(0), **sizes)
     assert plain.chars is None and plain.crf is None
     logits = plain(jnp.ones((1, 3), jnp.int32), jnp.asarray([3]))
     np.testing.assert_array_equal(plain.decode(logits, jnp.asarray([3])), logits.argmax(-1))

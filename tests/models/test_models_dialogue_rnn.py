@@ -119,23 +119,25 @@ def test_padding_never_changes_a_conversation_and_nan_padding_keeps_gradients(ce
         logits = m(garbage, SPEAKERS, LENGTHS).logits
         return logits[1, :4].sum(), logits
 
-    (_, logits), grads = nnx.value_and_grad(scored, has_aux=True)(model)
-    alone = model(UTTERANCES[1:, :4], SPEAKERS[1:, :4], LENGTHS[1:]).logits
+    (_, logits), grads = nnx.jit(nnx.value_and_grad(scored, has_aux=True))(model)
+    alone = nnx.jit(lambda m: m(UTTERANCES[1:, :4], SPEAKERS[1:, :4], LENGTHS[1:]).logits)(model)
     np.testing.assert_allclose(logits[1, :4], alone[0], rtol=1e-5, atol=1e-6)
     assert np.isfinite(np.asarray(logits)).all()
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(grads))
 
 
 def test_baselines_read_one_utterance_or_the_conversation():
+    logits_of = nnx.jit(lambda model, *conversations: model(*conversations).logits)
     free = UtteranceClassifier(3, 4, rngs=nnx.Rngs(0), context="none", classifier_size=6)
-    logits = free(UTTERANCES, SPEAKERS, LENGTHS).logits
-    np.testing.assert_allclose(logits[0, 2], free(UTTERANCES[:1, 2:3], SPEAKERS[:1, :1],
-                                                  jnp.array([1])).logits[0, 0], rtol=1e-6)
+    logits = logits_of(free, UTTERANCES, SPEAKERS, LENGTHS)
+    np.testing.assert_allclose(logits[0, 2], logits_of(free, UTTERANCES[:1, 2:3],
+                                                       SPEAKERS[:1, :1], jnp.array([1]))[0, 0],
+                               rtol=1e-6)
     gru = make_model({"kind": "utterance_classifier", "context": "rnn", "hidden_size": 5},
                      rngs=nnx.Rngs(0), utterance_size=3, num_classes=4, num_parties=3)
     other_speaker = SPEAKERS.at[0, 1].set(0)
-    changed = gru(UTTERANCES, other_speaker, LENGTHS).logits - gru(UTTERANCES, SPEAKERS,
-                                                                   LENGTHS).logits
+    changed = (logits_of(gru, UTTERANCES, other_speaker, LENGTHS)
+               - logits_of(gru, UTTERANCES, SPEAKERS, LENGTHS))
     assert not np.asarray(changed[0, 0]).any() and np.abs(np.asarray(changed[0, 1:])).min() > 0
 
 
@@ -185,7 +187,8 @@ def train_neutral_accuracy(model: nnx.Module, steps: int) -> float:
         rows = np.random.default_rng(i).choice(len(train.lengths), 32, replace=False)
         params, opt_state = step(params, opt_state, *(jnp.asarray(a[rows]) for a in (
             train.utterances, train.speakers, train.lengths, train.labels)))
-    logits = nnx.merge(graphdef, params)(test.utterances, test.speakers, test.lengths).logits
+    logits = jax.jit(lambda params: nnx.merge(graphdef, params)(
+        test.utterances, test.speakers, test.lengths).logits)(params)
     inside = np.arange(test.labels.shape[1])[None] < test.lengths[:, None]
     neutral = inside & (test.kinds == NEUTRAL)
     return float((np.asarray(logits.argmax(-1)) == test.labels)[neutral].mean())
