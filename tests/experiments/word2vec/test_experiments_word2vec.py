@@ -11,8 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from absl.testing import flagsaver
 
 from experiments.word2vec.configs import VARIANTS, get_config
+from experiments.word2vec.query import main as query
 from experiments.word2vec.train import Word2VecTask, train_and_evaluate
 from rnnjax.data import load_splits, load_vectors, prepare
 
@@ -80,11 +82,13 @@ def test_quick_run_records_the_settings_and_exports_vectors_gensim_reads(quick_r
     assert (quick_run / "vocab.tsv").read_text().startswith("the\t")
 
 
-def test_query_prints_neighbours_and_analogies_and_plots(quick_run, tmp_path):
-    done = run("experiments.word2vec.query", f"--vectors={quick_run}", "--nearest=king",
-               "--analogy=king,queen,lord", "--topn=3", f"--plot={tmp_path / 'p.png'}",
-               "--words=king:queen,lord:lady,night")
-    lines = done.stdout.splitlines()
+def test_query_prints_neighbours_and_analogies_and_plots(quick_run, tmp_path, capsys):
+    """``python -m experiments.word2vec.query``'s main, in-process with its flags parsed."""
+    with flagsaver.as_parsed(vectors=str(quick_run), data_dir="", nearest="king",
+                             analogy="king,queen,lord", topn="3", plot=str(tmp_path / "p.png"),
+                             words="king:queen,lord:lady,night"):
+        query([])
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("king: ") and lines[0].count(",") == 2
     assert lines[1].startswith("king : queen :: lord : ")
     assert (tmp_path / "p.png").stat().st_size > 1000
@@ -121,9 +125,10 @@ def test_configs_and_errors_before_training(tmp_path, corpus_file, data_dir):
                        r"config.optim.pairs_per_update \(64\), got 1000"):
         train_and_evaluate(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
-    done = run("experiments.word2vec", f"--workdir={tmp_path / 'x'}", ok=False)
-    assert done.stderr.strip().endswith("config.data.path must be a text file or directory "
-                                        "(--config.data.path=FILE), got None")
+    with pytest.raises(ValueError, match=r"config.data.path must be a text file or directory "
+                       r"\(--config.data.path=FILE\), got None$"):  # the default command's
+        train_and_evaluate(get_config(), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
 
 
 def test_query_names_the_line_of_a_vectors_file_with_inconsistent_dimensions(tmp_path):
