@@ -14,6 +14,8 @@ Layers: ``lstm`` and ``gru`` (one layer), ``bilstm`` (bidirectional LSTM, one la
   rnnjax_scan  the same layers with impl="scan" (lax.scan + autodiff), layer by layer
   rnnjax_cpu_fused  the same layers with impl="cpu_fused" (the fused C++ kernel of
                rnnjax.cpu_kernels), layer by layer; LSTM layers only
+  rnnjax_xla   the same layers with impl="xla" (the hand-written backward of rnnjax.recurrence;
+               both directions in one scan; the stack as a wavefront up to H = 256)
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell) (the ``lstm`` layer only)
   torch        torch.nn.LSTM / GRU (oneDNN), the reference (ratio 1.00)
 Prints a markdown table of medians and ratios to torch and writes JSON with the machine described.
@@ -48,7 +50,8 @@ LAYERS = {  # name -> (cell, layers, bidirectional)
     "bilstm": ("lstm", 1, True),
     "lstm_x2": ("lstm", 2, False),
 }
-IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "flax_nnx", "torch")
+IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "rnnjax_xla",
+         "flax_nnx", "torch")
 
 _LAYERS = flags.DEFINE_list("layers", list(LAYERS), "Layers to run.")
 _CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "Configs to run.")
@@ -77,10 +80,11 @@ def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden
         return lambda: jax.block_until_ready(grad(model, x))
 
     cell, num_layers, bidirectional = LAYERS[layer]
-    layer_impl = {"rnnjax_scan": "scan", "rnnjax_cpu_fused": "cpu_fused"}.get(impl, "auto")
+    layer_impl = {"rnnjax_scan": "scan", "rnnjax_cpu_fused": "cpu_fused",
+                  "rnnjax_xla": "xla"}.get(impl, "auto")
     model = StackedRNN(cell, inputs, hidden, num_layers, rngs=nnx.Rngs(0),
                        bidirectional=bidirectional, impl=layer_impl,
-                       wavefront=False if impl != "rnnjax" else None)
+                       wavefront=None if impl in ("rnnjax", "rnnjax_xla") else False)
     graphdef, state = nnx.split(model)
 
     def loss(state, x):

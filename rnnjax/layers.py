@@ -189,10 +189,10 @@ class RNN(nnx.Module):
         dropconnect_key, zoneout_key = self._keys(dropout_key)
         impl = self.resolved_impl(x.dtype)
         params = self._recurrent_params(dropconnect_key)
-        if impl == "cpu_fused":  # the kernel reads and writes batch-major: no transposes
-            x_proj = self._project(x, seq_lengths, projected, time_major=False)
-            y, carry = self._cpu_fused(params["w_h"], carry, x_proj, seq_lengths)
-            return (reverse_within_lengths(y, seq_lengths) if self.reverse else y), carry
+        if impl == "cpu_fused":  # the kernel reads and writes batch-major in input order
+            x_proj = self._project(x, seq_lengths, projected, time_major=False,
+                                   reading_order=False)
+            return self._cpu_fused(params["w_h"], carry, x_proj, seq_lengths)
         x_proj = self._project(x, seq_lengths, projected)
         if impl == "scan":
             y, carry = self._scan(params, carry, x_proj, seq_lengths, zoneout_key)
@@ -234,9 +234,10 @@ class RNN(nnx.Module):
         return jax.eval_shape(self.cell.project_inputs, probe).shape[-1]
 
     def _project(self, x: Array, seq_lengths: Array | None, projected: bool = False,
-                 time_major: bool = True) -> Array:
+                 time_major: bool = True, reading_order: bool = True) -> Array:
         """Time-major x_t W_x + b [T, B, G*H] (batch-major [B, T, G*H] when not
-        ``time_major``), in the order the recurrence reads it.
+        ``time_major``), in the order the recurrence reads it (input order when not
+        ``reading_order``: the fused CPU kernel reverses a direction itself).
 
         Padding is replaced by zeros with a select before any arithmetic, so that a NaN or inf
         there cannot reach a gradient.
@@ -244,7 +245,7 @@ class RNN(nnx.Module):
         if seq_lengths is not None:
             inside = time_mask(seq_lengths, x.shape[0], x.shape[1]).T
             x = jnp.where(inside[:, :, None], x, jnp.zeros((), x.dtype))
-        if self.reverse:
+        if self.reverse and reading_order:
             x = reverse_within_lengths(x, seq_lengths)
         if time_major:
             x = jnp.swapaxes(x, 0, 1)
@@ -293,10 +294,10 @@ class RNN(nnx.Module):
         return jax.lax.scan(body, carry, (x_proj, mask, keys), unroll=self.unroll)[::-1]
 
     def _cpu_fused(self, w_h, carry, gates_x, seq_lengths):
-        """Batch-major gates_x [B, T, 4H] -> batch-major outputs [B, T, H], final carry."""
+        """Batch-major gates_x [B, T, 4H] in input order -> outputs [B, T, H], final carry."""
         h0, c0 = carry
         y, h, c = cpu_kernels.lstm_recurrence_cpu(gates_x, w_h.astype(gates_x.dtype), h0, c0,
-                                                  seq_lengths)
+                                                  seq_lengths, reverse=self.reverse)
         return y, (h, c)
 
     def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
@@ -360,8 +361,9 @@ def _check_pair(where: str, name: str, value: Any) -> tuple[Any, Any]:
 
 class Bidirectional(nnx.Module):
     """Runs ``forward`` (reverse=False) and ``backward`` (reverse=True) and merges their outputs
-    ("concat" / "sum"). Both directions run in one scan when their cells allow it
-    (:func:`can_share_scan`). The backward direction respects ``seq_lengths``.
+    ("concat" / "sum"). Both directions run in one call of the fused CPU kernel when both resolve
+    to impl "cpu_fused", else in one scan when their cells allow it (:func:`can_share_scan`).
+    The backward direction respects ``seq_lengths``.
     Carry: (forward carry, backward carry).
     """
 
@@ -391,13 +393,17 @@ class Bidirectional(nnx.Module):
         carry_f, carry_b = _check_pair("Bidirectional", "initial_carry", initial_carry)
         key_f, key_b = (None, None) if dropout_key is None else jax.random.split(dropout_key)
         directions = [self.forward, self.backward]
-        if can_share_scan(directions, x.dtype):
+        fused = self._runs_cpu_fused(x.dtype)
+        if fused or can_share_scan(directions, x.dtype):
             seq_lengths = self.forward._check_inputs(x, seq_lengths)
             carries = [rnn._start(x.shape[0], x.dtype, c, "Bidirectional", f"initial_carry[{i}]")
                        for i, (rnn, c) in enumerate(zip(directions, (carry_f, carry_b),
                                                         strict=True))]
             params = [rnn._recurrent_params(rnn._keys(k)[0])
                       for rnn, k in zip(directions, (key_f, key_b), strict=True)]
+        if fused:
+            (y_f, y_b), (carry_f, carry_b) = self._cpu_fused(x, seq_lengths, params, carries)
+        elif can_share_scan(directions, x.dtype):
             ys, (carry_f, carry_b) = run_lanes(
                 directions, [rnn._project(x, seq_lengths) for rnn in directions], params, carries,
                 seq_lengths)
@@ -409,6 +415,24 @@ class Bidirectional(nnx.Module):
                                          dropout_key=key_b)
         y = jnp.concatenate([y_f, y_b], -1) if self.merge == "concat" else y_f + y_b
         return y, (carry_f, carry_b)
+
+    def _runs_cpu_fused(self, dtype: Any) -> bool:
+        """Both directions run the fused CPU kernel with recurrent weights of one shape."""
+        return all(rnn.resolved_impl(dtype) == "cpu_fused" for rnn in (self.forward, self.backward)
+                   ) and self.forward.cell.w_h.shape == self.backward.cell.w_h.shape
+
+    def _cpu_fused(self, x: Array, seq_lengths: Array | None, params: list[dict],
+                   carries: list[Any]) -> tuple[tuple[Array, Array], tuple[Any, Any]]:
+        """Both directions in one call of the fused CPU kernel (one core each on two cores);
+        inputs and outputs stay batch-major and in input order: no transposes or reversals."""
+        directions = (self.forward, self.backward)
+        gates_x = jnp.stack([rnn._project(x, seq_lengths, time_major=False, reading_order=False)
+                             for rnn in directions])
+        w_h = jnp.stack([p["w_h"] for p in params]).astype(gates_x.dtype)
+        h0, c0 = (jnp.stack(leaves) for leaves in zip(*carries, strict=True))
+        ys, h, c = cpu_kernels.bidirectional_lstm_recurrence_cpu(gates_x, w_h, h0, c0,
+                                                                 seq_lengths)
+        return (ys[0], ys[1]), ((h[0], c[0]), (h[1], c[1]))
 
 
 def check_dilations(where: str, dilations: Any, num_layers: int, name: str = "dilations"

@@ -9,7 +9,7 @@ from rnnjax_testing import assert_close
 
 from rnnjax import cpu_kernels
 from rnnjax.cells import LSTMCell, make_cell
-from rnnjax.layers import RNN
+from rnnjax.layers import RNN, Bidirectional, reverse_within_lengths
 from rnnjax.lstm_xla import lstm_recurrence_scan, lstm_recurrence_xla
 
 needs_kernel = pytest.mark.skipif(
@@ -71,6 +71,70 @@ def test_thread_count_does_not_change_results(monkeypatch, threads):
 
 
 @needs_kernel
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_column_split_equals_the_row_split(monkeypatch, dtype, threads):
+    """Hidden units split over the threads (one barrier per step) against batch rows split."""
+    args = arrays(4, 5, 10, 1, dtype)
+    lengths = jnp.array([5, 2, 1, 4])
+    loss = weighted_sum(fused, lengths)
+    monkeypatch.setenv("RNNJAX_CPU_THREADS", threads)
+    results = {}
+    for split in ("rows", "columns"):
+        monkeypatch.setenv("RNNJAX_CPU_SPLIT", split)
+        results[split] = jax.tree.map(lambda a: a.astype(jnp.float32), (
+            fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args)))
+    tolerance = 1e-5 if dtype == jnp.float32 else 2e-2
+    assert_close(results["columns"], results["rows"], rtol=tolerance, atol=tolerance)
+
+
+def reversed_reference(gates_x, w_h, h0, c0, seq_lengths):
+    """A backward-direction recurrence: the reference on inputs reversed within the lengths."""
+    hs, h, c = lstm_recurrence_scan(reverse_within_lengths(gates_x, seq_lengths), w_h, h0, c0,
+                                    seq_lengths)
+    return reverse_within_lengths(hs, seq_lengths), h, c
+
+
+@needs_kernel
+@pytest.mark.parametrize("split", ["rows", "columns"])
+def test_reverse_equals_the_reference_on_reversed_inputs(monkeypatch, split):
+    monkeypatch.setenv("RNNJAX_CPU_SPLIT", split)
+    args = arrays(5, 6, 16, 1, seed=1)
+    lengths = jnp.array([6, 2, 6, 1, 3])
+
+    def reverse_fused(*args):
+        return fused(*args, reverse=True)
+
+    assert_close(reverse_fused(*args, lengths), reversed_reference(*args, lengths))
+    argnums = (0, 1, 2, 3)
+    assert_close(jax.grad(weighted_sum(reverse_fused, lengths), argnums)(*args),
+                 jax.grad(weighted_sum(reversed_reference, lengths), argnums)(*args),
+                 rtol=1e-5, atol=2e-6)
+
+
+@needs_kernel
+@pytest.mark.parametrize("heads", [1, 2])
+def test_bidirectional_call_equals_two_reference_directions(heads):
+    forward_args, backward_args = arrays(3, 5, 8, heads, seed=2), arrays(3, 5, 8, heads, seed=3)
+    lengths = jnp.array([5, 3, 1])
+
+    def both(*args):
+        return cpu_kernels.bidirectional_lstm_recurrence_cpu(*args, lengths)
+
+    def reference(*args):
+        outputs = (lstm_recurrence_scan(*(a[0] for a in args), lengths),
+                   reversed_reference(*(a[1] for a in args), lengths))
+        return tuple(jnp.stack(pair) for pair in zip(*outputs, strict=True))
+
+    args = tuple(jnp.stack(pair) for pair in zip(forward_args, backward_args, strict=True))
+    assert_close(both(*args), reference(*args))
+    argnums = (0, 1, 2, 3)
+    assert_close(jax.grad(weighted_sum(lambda *a: both(*a[:4]), None), argnums)(*args),
+                 jax.grad(weighted_sum(lambda *a: reference(*a[:4]), None), argnums)(*args),
+                 rtol=1e-5, atol=2e-6)
+
+
+@needs_kernel
 def test_bfloat16_matches_the_xla_path():
     args = arrays(3, 6, 8, 2, jnp.bfloat16)
     lengths = jnp.array([6, 2, 4])
@@ -126,6 +190,30 @@ def test_layer_impl_cpu_fused_equals_xla_with_reverse_lengths_and_carry():
         def loss(state):
             y, (h, c) = nnx.merge(graphdef, state)(x, seq_lengths=lengths, initial_carry=carry)
             return jnp.sum(jnp.sin(y)) + jnp.sum(h * c), (y, h, c)
+
+        return jax.grad(loss, has_aux=True)(state)
+
+    assert_close(run("cpu_fused"), run("xla"), rtol=1e-5, atol=1e-5)
+
+
+@needs_kernel
+def test_bidirectional_layer_with_cpu_fused_equals_xla(monkeypatch):
+    """Both directions in one kernel call (one per thread) against the two-lane XLA scan."""
+    monkeypatch.setenv("RNNJAX_CPU_THREADS", "2")
+    cells = [LSTMCell(3, 8, rngs=nnx.Rngs(seed)) for seed in (4, 5)]
+    x = jax.random.normal(jax.random.PRNGKey(6), (3, 6, 3))
+    lengths = jnp.array([6, 2, 4])
+    carry = tuple((jax.random.normal(jax.random.PRNGKey(7 + k), (3, 8)),
+                   jax.random.normal(jax.random.PRNGKey(9 + k), (3, 8))) for k in range(2))
+
+    def run(impl):
+        layer = Bidirectional(RNN(cells[0], impl=impl), RNN(cells[1], reverse=True, impl=impl))
+        graphdef, state = nnx.split(layer)
+
+        def loss(state):
+            y, ((h_f, c_f), (h_b, c_b)) = nnx.merge(graphdef, state)(
+                x, seq_lengths=lengths, initial_carry=carry)
+            return jnp.sum(jnp.sin(y)) + jnp.sum(h_f * c_b) + jnp.sum(h_b - c_f), y
 
         return jax.grad(loss, has_aux=True)(state)
 
