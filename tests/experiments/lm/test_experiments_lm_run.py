@@ -121,11 +121,14 @@ def test_exploding_loss_is_caught_before_it_is_nan(overrides, tmp_path):
     ("data.bptt", -3, "lm: config.data.bptt must be a positive int"),
     ("steps_per_epoch", -1, "run: config.steps_per_epoch must be an int >= 0"),
     ("data.corpus", "enwik8", "load_corpus: corpus must be one of"),
+    ("sample.top_k", 500, r"lm: config.sample.top_k must be an int in \[0, "),
+    ("data.eval_batch_size", 1000, r"lm: config.data.eval_batch_size \* \(config.data.eval_bptt "
+     r"\+ 1\) must be at most the \d+ tokens of the valid split, got 1000 \* \(32 \+ 1\) = 33000"),
 ])
-def test_bad_config_fails_before_training(overrides, tmp_path, field, value, message):
+def test_bad_config_fails_before_anything_is_written(overrides, tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):
-        train_and_evaluate(make_config(overrides, **{field: value}), tmp_path)
-    assert not (tmp_path / "metrics.jsonl").exists()
+        train_and_evaluate(make_config(overrides, **{field: value}), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_every_cell_trains_with_the_default_impl_and_a_wrong_impl_fails_before_training(
