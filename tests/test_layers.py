@@ -31,6 +31,12 @@ def inputs(batch=3, time=6, seed=1):
 LENGTHS = jnp.array([6, 2, 4])
 
 
+def value_and_gradients(loss, layer, *args):
+    """``loss(layer, *args)`` and its gradients w.r.t. the layer and ``args[0]``, from one
+    differentiated call: the value is the forward pass the gradients differentiate."""
+    return nnx.value_and_grad(loss, argnums=(0, 1))(layer, *args)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("kind", KINDS)
 def test_padded_batch_equals_each_sequence_alone(kind, reverse):
@@ -89,10 +95,8 @@ def test_lstm_impls_agree_with_heads_lengths_and_initial_carry(impl):
 
     reference = RNN(cell, impl="scan")
     layer = RNN(cell, impl=impl)
-    assert_close(loss(layer, x), loss(reference, x))
-    grads = nnx.grad(loss, argnums=(0, 1))(layer, x)
-    grads_ref = nnx.grad(loss, argnums=(0, 1))(reference, x)
-    assert_close(grads, grads_ref, rtol=1e-5, atol=1e-6)
+    assert_close(value_and_gradients(loss, layer, x), value_and_gradients(loss, reference, x),
+                 rtol=1e-5, atol=1e-6)
 
 
 def test_bidirectional_concat_and_sum():
@@ -204,9 +208,8 @@ def test_layer_runs_the_triton_kernels_under_the_interpreter(impl):
 
     kernel = RNN(cell, impl=impl, reverse=True, dropconnect=0.3)
     reference = RNN(cell, impl="scan", reverse=True, dropconnect=0.3)
-    assert_close(loss(kernel, x), loss(reference, x))
-    assert_close(nnx.grad(loss, argnums=(0, 1))(kernel, x),
-                 nnx.grad(loss, argnums=(0, 1))(reference, x), rtol=1e-5, atol=1e-6)
+    assert_close(value_and_gradients(loss, kernel, x), value_and_gradients(loss, reference, x),
+                 rtol=1e-5, atol=1e-6)
 
 
 def poison_padding(x, lengths, value):
@@ -261,8 +264,7 @@ def test_auto_impl_runs_every_cell_and_equals_scan(kind):
         y, carry = layer(x, seq_lengths=LENGTHS)
         return jnp.sum(jnp.sin(y)) + sum(jnp.sum(c) for c in jax.tree.leaves(carry))
 
-    assert_close(loss(auto, x), loss(scan, x))
-    assert_close(nnx.grad(loss, argnums=(0, 1))(auto, x), nnx.grad(loss, argnums=(0, 1))(scan, x),
+    assert_close(value_and_gradients(loss, auto, x), value_and_gradients(loss, scan, x),
                  rtol=1e-5, atol=1e-6)
 
 
@@ -280,9 +282,8 @@ def test_wavefront_equals_layer_by_layer_with_dropout(kind, variational):
     x, key = inputs(), jax.random.PRNGKey(5)
     carries = jax.tree.map(lambda c: c + 0.3, layered.initial_carry(3))
     for args in ((x, key, carries), (x, None)):
-        assert_close(stack_loss(wavefront, *args), stack_loss(layered, *args))
-        assert_close(nnx.grad(stack_loss, argnums=(0, 1))(wavefront, *args),
-                     nnx.grad(stack_loss, argnums=(0, 1))(layered, *args), rtol=1e-5, atol=1e-6)
+        assert_close(value_and_gradients(stack_loss, wavefront, *args),
+                     value_and_gradients(stack_loss, layered, *args), rtol=1e-5, atol=1e-6)
 
 
 def test_wavefront_by_default_only_up_to_its_width():
@@ -316,7 +317,5 @@ def test_fused_bidirectional_equals_separate_directions():
             y, final = layer(x, seq_lengths=LENGTHS, initial_carry=carries)
         return jnp.sum(jnp.sin(y)) + sum(jnp.sum(jnp.cos(c)) for c in jax.tree.leaves(final))
 
-    assert_close(loss(fused, x), loss(fused, x, True))
-    assert_close(nnx.grad(loss, argnums=(0, 1))(fused, x),
-                 nnx.grad(lambda f, x: loss(f, x, True), argnums=(0, 1))(fused, x),
+    assert_close(value_and_gradients(loss, fused, x), value_and_gradients(loss, fused, x, True),
                  rtol=1e-5, atol=1e-6)
