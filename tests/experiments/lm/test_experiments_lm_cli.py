@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from absl.testing import flagsaver
 
 from experiments.lm.configs import VARIANTS, get_config
+from experiments.lm.sample import main as sample
 from rnnjax.data import load_splits
 from rnnjax.train.optim import learning_rate
 
@@ -42,10 +44,13 @@ def test_default_command_is_the_shakespeare_char_lstm(default_run):
     assert 0 < results["valid_bpc"] < 8 and 0 < results["test_bpc"] < 8
 
 
-def test_sample_prints_the_prime_and_its_continuation(default_run):
-    done = run("experiments.lm.sample", f"--workdir={default_run}", "--prime=ROMEO:",
-               "--length=25", "--temperature=0", "--top_k=5")
-    assert done.stdout.startswith("ROMEO:") and len(done.stdout) == len("ROMEO:") + 25 + 1
+def test_sample_prints_the_prime_and_its_continuation(default_run, capsys):
+    """``python -m experiments.lm.sample``'s main, in-process with its flags parsed."""
+    with flagsaver.as_parsed(workdir=str(default_run), prime="ROMEO:", length="25",
+                             temperature="0", top_k="5", seed="0"):
+        sample([])
+    printed = capsys.readouterr().out
+    assert printed.startswith("ROMEO:") and len(printed) == len("ROMEO:") + 25 + 1
 
 
 def test_compare_a_learning_rate_grid_then_report(tmp_path):
