@@ -375,7 +375,11 @@ void forward_columns(const ForwardArgs<T>& a, int64_t j0, int64_t j1, float* h_o
   const Sizes& s = a.s;
   const int64_t batch = s.batch, time = s.time, hidden = s.hidden(), gates = s.gates();
   const int64_t n = j1 - j0;
-  std::vector<float> h(batch * n), c(batch * n), pre(batch * 4 * n);
+  std::vector<float> h(batch * n), c(batch * n), pre(batch * 4 * n), w(hidden * 4 * n);
+  for (int64_t k = 0; k < hidden; ++k)  // this thread's gate columns of W_h, contiguous
+    for (int64_t g = 0; g < 4; ++g)
+      std::copy(a.w + k * gates + g * hidden + j0, a.w + k * gates + g * hidden + j1,
+                &w[(k * 4 + g) * n]);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t j = 0; j < n; ++j) {
       h[b * n + j] = a.h0[b * hidden + j0 + j];
@@ -391,9 +395,8 @@ void forward_columns(const ForwardArgs<T>& a, int64_t j0, int64_t j1, float* h_o
         const T* x = a.gates_x + step_index(s, a.len, b, t) * gates + g * hidden + j0;
         for (int64_t j = 0; j < n; ++j) pre[(b * 4 + g) * n + j] = to_f32(x[j]);
       }
-    for (int64_t g = 0; g < 4; ++g)
-      gemm(CblasNoTrans, CblasNoTrans, batch, n, hidden, h_in, hidden, a.w + g * hidden + j0,
-           gates, 1.0f, pre.data() + g * n, 4 * n);
+    gemm(CblasNoTrans, CblasNoTrans, batch, 4 * n, hidden, h_in, hidden, w.data(), 4 * n, 1.0f,
+         pre.data(), 4 * n);
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t at = step_index(s, a.len, b, t);
       float* acts = a.acts + at * gates + j0;
