@@ -248,7 +248,7 @@ class SpinBarrier {
   }
 
  private:
-  static constexpr int kSpins = 20000;
+  static constexpr int kSpins = 2000;
   const int64_t parts_;
   std::atomic<int64_t> arrived_{0};
   std::atomic<int64_t> phase_{0};
