@@ -83,14 +83,15 @@ def test_skip_variants_shapes_and_gradients(skip):
     assert all(np.isfinite(g).all() and np.abs(g).sum() > 0 for g in jax.tree.leaves(grads))
 
 
-def sequence_log_probs(seq2seq: Seq2Seq, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+@nnx.jit
+def sequence_log_probs(seq2seq: Seq2Seq, tokens: jax.Array, lengths: jax.Array) -> jax.Array:
     """log P(hypothesis | source) per sentence by teacher forcing: the sum of the log-softmax of
     each token, EOS included (index ``length``) where the sentence ended."""
     inputs = jnp.concatenate([jnp.full((tokens.shape[0], 1), BOS), tokens[:, :-1]], 1)
     logits, _ = seq2seq(SOURCE, SOURCE_LENGTHS, inputs)
     token_log_probs = jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], -1)[..., 0]
-    scored = np.arange(tokens.shape[1])[None] <= lengths[:, None]
-    return np.asarray(jnp.where(scored, token_log_probs, 0.0).sum(1))
+    scored = jnp.arange(tokens.shape[1])[None] <= lengths[:, None]
+    return jnp.where(scored, token_log_probs, 0.0).sum(1)
 
 
 @pytest.mark.parametrize("kwargs", CASES[1:3])
@@ -103,10 +104,10 @@ def test_beam_of_one_is_greedy_and_wider_beams_find_likelier_translations(kwargs
     np.testing.assert_array_equal(beam_tokens, tokens)
     np.testing.assert_array_equal(beam_lengths, lengths)
     assert weights.shape == (3, 9, 7)
-    greedy = sequence_log_probs(seq2seq, tokens, lengths)
+    greedy = np.asarray(sequence_log_probs(seq2seq, tokens, lengths))
     wide_tokens, wide_lengths, scores = beam_search(seq2seq, SOURCE, SOURCE_LENGTHS, beam_size=4,
                                                     alpha=0.0, **ids)
-    wide = sequence_log_probs(seq2seq, wide_tokens, wide_lengths)
+    wide = np.asarray(sequence_log_probs(seq2seq, wide_tokens, wide_lengths))
     np.testing.assert_allclose(scores, wide, rtol=1e-5)  # alpha 0: the score is log P
     assert (wide >= greedy - 1e-5).all(), (wide, greedy)
     assert (wide > greedy + 1e-3).any(), "the wider beam found nothing likelier than greedy"

@@ -25,16 +25,22 @@ def tagger(**kwargs) -> RNNTagger:
     return RNNTagger(20, 4, rngs=nnx.Rngs(0), **{"embed_size": 6, "hidden_size": 5, **kwargs})
 
 
+@nnx.jit
+def tag_logits(model: RNNTagger, tokens: jax.Array, lengths: jax.Array) -> jax.Array:
+    """The tagger's logits, compiled as one program (an eager call compiles each op apart)."""
+    return model(tokens, lengths)
+
+
 @pytest.mark.parametrize(("cell", "bidirectional", "layers"), [
     ("lstm", True, 1), ("gru", False, 2), ("lstm", True, 2)])
 def test_padded_batch_equals_each_sentence_alone(cell, bidirectional, layers):
     model = tagger(cell=cell, bidirectional=bidirectional, num_layers=layers)
-    logits = model(TOKENS, LENGTHS)
+    logits = tag_logits(model, TOKENS, LENGTHS)
     assert logits.shape == (3, 7, 4) and logits.dtype == jnp.float32
     nll, count = masked_cross_entropy(logits, TAGS, LENGTHS)
     alone_nll = 0.0
     for b, n in enumerate(LENGTHS.tolist()):
-        alone = model(TOKENS[b:b + 1, :n], jnp.array([n]))[0]
+        alone = tag_logits(model, TOKENS[b:b + 1, :n], jnp.array([n]))[0]
         np.testing.assert_allclose(logits[b, :n], alone, rtol=1e-5, atol=1e-6)
         alone_nll += optax.softmax_cross_entropy_with_integer_labels(alone, TAGS[b, :n]).sum()
     assert int(count) == int(LENGTHS.sum())
@@ -52,8 +58,9 @@ def test_padding_gets_no_loss_and_no_gradient():
         nll, count = masked_cross_entropy(model(tokens, LENGTHS, dropout_key=key), tags, LENGTHS)
         return nll / count
 
-    clean = nnx.value_and_grad(loss)(model, jnp.where(PAD, 0, TOKENS), jnp.where(PAD, 0, TAGS))
-    dirty = nnx.value_and_grad(loss)(model, garbage_tokens, garbage_tags)
+    loss_and_grads = nnx.jit(nnx.value_and_grad(loss))
+    clean = loss_and_grads(model, jnp.where(PAD, 0, TOKENS), jnp.where(PAD, 0, TAGS))
+    dirty = loss_and_grads(model, garbage_tokens, garbage_tags)
     np.testing.assert_allclose(clean[0], dirty[0], rtol=1e-6)
     embedding_grad = np.asarray(dirty[1]["embed"]["embedding"].value)
     assert not embedding_grad[20].any() and embedding_grad[TOKENS[0, 0]].any()
