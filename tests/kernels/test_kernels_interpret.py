@@ -46,14 +46,21 @@ def _impl(impl):
     return functools.partial(kernels.lstm_recurrence, impl=impl)
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("case", list(CASES))
-def test_matches_scan_reference(impl, case):
+@functools.cache
+def _case_and_reference(case):
+    """A case's dtype, inputs and lengths, and the scan reference's outputs and gradients on them
+    (computed once for both kernels)."""
     batch, time, num_heads, head, dtype, lengths = CASES[case]
     args = make_inputs(batch, time, num_heads, head, dtype)
     seq_lengths = lengths_array(lengths)
+    return dtype, args, seq_lengths, outputs_and_grads(lstm_recurrence_scan, args, seq_lengths)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_matches_scan_reference(impl, case):
+    dtype, args, seq_lengths, (ref_out, ref_grads) = _case_and_reference(case)
     out, grads = outputs_and_grads(_impl(impl), args, seq_lengths)
-    ref_out, ref_grads = outputs_and_grads(lstm_recurrence_scan, args, seq_lengths)
     assert_close(out, ref_out, dtype, OUTPUT_NAMES)
     assert_close(grads, ref_grads, dtype, GRAD_NAMES)
 
