@@ -7,8 +7,11 @@ Layers: ``lstm`` and ``gru`` (one layer), ``bilstm`` (bidirectional LSTM, one la
 (a stack of two LSTM layers). Implementations, each timed in its own fresh process, median of
 ``--repeats`` after ``--warmup`` calls, over ``--rounds`` interleaved repetitions
 (``benchmarks.common``):
-  rnnjax       rnnjax layers with their defaults (impl="auto": the hand-written backward of
-               rnnjax.recurrence; both directions in one scan; the stack as a wavefront)
+  rnnjax       rnnjax layers with their defaults (impl="auto": an LSTM on one CPU device runs the
+               fused C++ kernel, layer by layer, both directions in one call; other cells the
+               hand-written backward of rnnjax.recurrence, the stack as a wavefront)
+  rnnjax_rows  the defaults with RNNJAX_CPU_SPLIT=rows: the fused kernel splits each step's work
+               over the cores by batch rows instead of its own choice (gate columns when wide)
   rnnjax_layered  the default implementation with the wavefront off: the layers one after
                the other (``lstm_x2`` only, where it differs from ``rnnjax``)
   rnnjax_scan  the same layers with impl="scan" (lax.scan + autodiff), layer by layer
@@ -50,7 +53,7 @@ LAYERS = {  # name -> (cell, layers, bidirectional)
     "bilstm": ("lstm", 1, True),
     "lstm_x2": ("lstm", 2, False),
 }
-IMPLS = ("rnnjax", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "rnnjax_xla",
+IMPLS = ("rnnjax", "rnnjax_rows", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "rnnjax_xla",
          "flax_nnx", "torch")
 
 _LAYERS = flags.DEFINE_list("layers", list(LAYERS), "Layers to run.")
@@ -115,6 +118,8 @@ def _torch_step(layer: str, batch: int, time_: int, inputs: int, hidden: int):
 
 def _time_child(spec: str) -> dict:
     impl, layer, config = spec.split(":")
+    if impl == "rnnjax_rows":  # read by the kernel at each call
+        os.environ["RNNJAX_CPU_SPLIT"], impl = "rows", "rnnjax"
     sizes = CONFIGS[config]
     step = _torch_step(layer, *sizes) if impl == "torch" else _jax_step(impl, layer, *sizes)
     median, times = common.median_ms(step, _WARMUP.value, _REPEATS.value)
@@ -174,10 +179,10 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
 
 def _applies(impl: str, layer: str) -> bool:
     """flax_nnx has the single LSTM layer only; rnnjax_layered differs from rnnjax in stacks;
-    rnnjax_cpu_fused runs LSTM cells only."""
+    rnnjax_cpu_fused and rnnjax_rows run LSTM cells only."""
     if impl == "flax_nnx":
         return layer == "lstm"
-    if impl == "rnnjax_cpu_fused":
+    if impl in ("rnnjax_cpu_fused", "rnnjax_rows"):
         return LAYERS[layer][0] == "lstm"
     return impl != "rnnjax_layered" or LAYERS[layer][1] > 1
 
