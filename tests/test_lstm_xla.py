@@ -28,7 +28,7 @@ def test_custom_vjp_passes_float64_check_grads(batch, time, hidden, heads, lengt
     with jax.enable_x64(True):
         args = arrays(batch, time, hidden, heads, jnp.float64)
         seq_lengths = None if lengths is None else jnp.array(lengths)
-        check_grads(lambda *a: lstm_recurrence_xla(*a, seq_lengths), args, order=1,
+        check_grads(jax.jit(lambda *a: lstm_recurrence_xla(*a, seq_lengths)), args, order=1,
                     modes=["rev"], eps=1e-6, atol=1e-7, rtol=1e-7)
 
 
@@ -37,24 +37,28 @@ def test_custom_vjp_equals_autodiff_float32(batch, time, hidden, heads, lengths)
     args = arrays(batch, time, hidden, heads)
     seq_lengths = None if lengths is None else jnp.array(lengths)
 
-    def loss(fn):
-        return lambda *a: sum(jnp.sum(jnp.sin(o)) for o in fn(*a, seq_lengths))
+    def values_and_grads(fn):
+        def loss(*a):
+            outputs = fn(*a, seq_lengths)
+            return sum(jnp.sum(jnp.sin(o)) for o in outputs), outputs
+        return jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3), has_aux=True))(*args)
 
-    assert_close(lstm_recurrence_xla(*args, seq_lengths), lstm_recurrence_scan(*args, seq_lengths))
-    assert_close(jax.grad(loss(lstm_recurrence_xla), argnums=(0, 1, 2, 3))(*args),
-                 jax.grad(loss(lstm_recurrence_scan), argnums=(0, 1, 2, 3))(*args),
+    assert_close(values_and_grads(lstm_recurrence_xla), values_and_grads(lstm_recurrence_scan),
                  rtol=1e-5, atol=1e-6)
 
 
 def test_bfloat16_inputs_keep_float32_carries():
     args = arrays(2, 6, 8, 2, jnp.bfloat16)
-    hs, h, c = lstm_recurrence_xla(*args)
+
+    def loss(gates_x, w_h):
+        outputs = lstm_recurrence_xla(gates_x, w_h, *args[2:])
+        return jnp.sum(outputs[0]), outputs
+
+    grads, (hs, h, c) = jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True))(*args[:2])
     assert hs.dtype == jnp.bfloat16 and h.dtype == c.dtype == jnp.float32
-    reference = lstm_recurrence_scan(args[0].astype(jnp.float32), args[1].astype(jnp.float32),
-                                     *args[2:])
+    reference = jax.jit(lstm_recurrence_scan)(args[0].astype(jnp.float32),
+                                              args[1].astype(jnp.float32), *args[2:])
     assert_close((hs.astype(jnp.float32), h, c), reference, rtol=2e-2, atol=2e-2)
-    grads = jax.grad(lambda gx, w: jnp.sum(lstm_recurrence_xla(gx, w, *args[2:])[0]),
-                     argnums=(0, 1))(*args[:2])
     assert grads[0].dtype == grads[1].dtype == jnp.bfloat16
 
 
