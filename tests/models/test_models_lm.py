@@ -19,10 +19,18 @@ def lm(**kwargs) -> RNNLM:
     return RNNLM(VOCAB, rngs=nnx.Rngs(0), **kwargs)
 
 
-def assert_chunks_match_one_call(model):
+@nnx.jit
+def one_call_and_two_chunks(model):
+    """The model on TOKENS at once, and on its first 3 then last 4 tokens with the carry passed
+    on; compiled as one program (an eager call compiles each op apart)."""
     logits, carry = model(TOKENS)
     first, carry_3 = model(TOKENS[:, :3])
     second, carry_7 = model(TOKENS[:, 3:], carry_3)
+    return logits, carry, first, second, carry_7
+
+
+def assert_chunks_match_one_call(model):
+    logits, carry, first, second, carry_7 = one_call_and_two_chunks(model)
     assert logits.shape == (2, 7, VOCAB) and logits.dtype == jnp.float32
     np.testing.assert_allclose(jnp.concatenate([first, second], 1), logits, atol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), carry_7, carry)
@@ -38,7 +46,7 @@ def test_bengio_carry_continues_a_stream_and_sees_only_its_window():
     model = BengioLM(VOCAB, rngs=nnx.Rngs(0), context=3, embed_size=4, hidden_size=6)
     assert_chunks_match_one_call(model)
     changed = TOKENS.at[:, 0].set((TOKENS[:, 0] + 1) % VOCAB)
-    before, after = model(TOKENS)[0], model(changed)[0]
+    before, after = nnx.jit(lambda m: (m(TOKENS)[0], m(changed)[0]))(model)
     np.testing.assert_array_equal(before[:, 3:], after[:, 3:])  # windows without token 0
     assert not np.allclose(before[:, :3], after[:, :3])
     assert "direct" not in nnx.state(
@@ -58,8 +66,8 @@ def test_init_scale_bounds_every_parameter_and_drops_the_forget_bias():
 def test_tied_embeddings_share_the_embedding_matrix():
     model = lm(tie_embeddings=True)
     assert sorted(nnx.state(model)) == ["embed", "out_bias", "rnn"]
-    hidden = model.rnn(model.embed(TOKENS))[0]
-    np.testing.assert_allclose(model(TOKENS)[0], hidden @ model.embed.embedding[...].T,
+    logits, hidden = nnx.jit(lambda m: (m(TOKENS)[0], m.rnn(m.embed(TOKENS))[0]))(model)
+    np.testing.assert_allclose(logits, hidden @ model.embed.embedding[...].T,
                                atol=1e-5)  # out_bias starts at zero
     with pytest.raises(ValueError, match=r"RNNLM: tie_embeddings must be False when hidden_size "
                                          r"\(16\) != embed_size \(8\), got True"):
@@ -115,6 +123,11 @@ def test_small_vocabulary_projects_the_embedding_table_with_the_same_result(cell
         logits = model(TOKENS)[0] if not embedded else model.out(model.rnn(model.embed(TOKENS))[0])
         return jnp.sum(jnp.sin(logits))
 
-    np.testing.assert_allclose(loss(model, False), loss(model, True), rtol=1e-5)
+    @nnx.jit
+    def losses_and_grads(model):
+        return [nnx.value_and_grad(loss)(model, embedded) for embedded in (False, True)]
+
+    (table_loss, table_grads), (embedded_loss, embedded_grads) = losses_and_grads(model)
+    np.testing.assert_allclose(table_loss, embedded_loss, rtol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
-                 nnx.grad(loss)(model, False), nnx.grad(loss)(model, True))
+                 table_grads, embedded_grads)
