@@ -27,14 +27,15 @@ def arrays(batch, time, hidden, heads, dtype=jnp.float32, seed=0):
             jax.random.normal(k[2], (batch, hidden)), jax.random.normal(k[3], (batch, hidden)))
 
 
-def weighted_sum(fn, seq_lengths, seed=5):
-    """A scalar of all three outputs with random weights, so every cotangent is non-trivial."""
+def gradients_and_values(fn, seq_lengths, seed=5):
+    """Jitted (gates_x, w_h, h0, c0) -> (their gradients, fn's outputs): the gradients of a
+    scalar of all three outputs with random weights, so every cotangent is non-trivial."""
     def loss(*args):
         outputs = fn(*args, seq_lengths)
         keys = jax.random.split(jax.random.PRNGKey(seed), 3)
         return sum(jnp.sum(o.astype(jnp.float32) * jax.random.normal(k, o.shape))
-                   for o, k in zip(outputs, keys, strict=True))
-    return loss
+                   for o, k in zip(outputs, keys, strict=True)), outputs
+    return jax.jit(jax.grad(loss, (0, 1, 2, 3), has_aux=True))
 
 
 # (batch, time, hidden, heads, lengths): batch 5 splits unevenly over the threads
@@ -46,28 +47,25 @@ CASES = [(5, 6, 16, 1, (6, 2, 6, 1, 3)), (1, 1, 4, 1, None), (2, 4, 12, 3, (2, 4
 def test_values_and_gradients_equal_the_autodiff_reference(batch, time, hidden, heads, lengths):
     args = arrays(batch, time, hidden, heads)
     seq_lengths = None if lengths is None else jnp.array(lengths)
-    hs, h, c = fused(*args, seq_lengths)
-    assert_close((hs, h, c), lstm_recurrence_scan(*args, seq_lengths))
+    grads, (hs, h, c) = gradients_and_values(fused, seq_lengths)(*args)
+    expected_grads, expected = gradients_and_values(lstm_recurrence_scan, seq_lengths)(*args)
+    assert_close((hs, h, c), expected)
     if lengths is not None:  # past a length: zero output, the carry of the last valid step
         for b, length in enumerate(lengths):
             np.testing.assert_array_equal(hs[b, length:], 0.0)
             assert_close(h[b], hs[b, length - 1])
-    argnums = (0, 1, 2, 3)
-    assert_close(jax.grad(weighted_sum(fused, seq_lengths), argnums)(*args),
-                 jax.grad(weighted_sum(lstm_recurrence_scan, seq_lengths), argnums)(*args),
-                 rtol=1e-5, atol=2e-6)
+    assert_close(grads, expected_grads, rtol=1e-5, atol=2e-6)
 
 
 @needs_kernel
 @pytest.mark.parametrize("threads", ["1", "3"])
 def test_thread_count_does_not_change_results(monkeypatch, threads):
     args = arrays(5, 4, 8, 1)
-    lengths = jnp.array([4, 1, 3, 4, 2])
-    loss = weighted_sum(fused, lengths)
-    expected = (fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args))
+    # the kernel reads RNNJAX_CPU_THREADS at each call: one compiled program serves both counts
+    run = gradients_and_values(fused, jnp.array([4, 1, 3, 4, 2]))
+    expected = run(*args)
     monkeypatch.setenv("RNNJAX_CPU_THREADS", threads)
-    assert_close((fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args)), expected,
-                 rtol=1e-6, atol=1e-6)
+    assert_close(run(*args), expected, rtol=1e-6, atol=1e-6)
 
 
 @needs_kernel
@@ -76,14 +74,12 @@ def test_thread_count_does_not_change_results(monkeypatch, threads):
 def test_column_split_equals_the_row_split(monkeypatch, dtype, threads):
     """Hidden units split over the threads (one barrier per step) against batch rows split."""
     args = arrays(4, 5, 10, 1, dtype)
-    lengths = jnp.array([5, 2, 1, 4])
-    loss = weighted_sum(fused, lengths)
+    run = gradients_and_values(fused, jnp.array([5, 2, 1, 4]))
     monkeypatch.setenv("RNNJAX_CPU_THREADS", threads)
     results = {}
     for split in ("rows", "columns"):
         monkeypatch.setenv("RNNJAX_CPU_SPLIT", split)
-        results[split] = jax.tree.map(lambda a: a.astype(jnp.float32), (
-            fused(*args, lengths), jax.grad(loss, (0, 1, 2, 3))(*args)))
+        results[split] = jax.tree.map(lambda a: a.astype(jnp.float32), run(*args))
     tolerance = 1e-5 if dtype == jnp.float32 else 2e-2
     assert_close(results["columns"], results["rows"], rtol=tolerance, atol=tolerance)
 
@@ -105,11 +101,10 @@ def test_reverse_equals_the_reference_on_reversed_inputs(monkeypatch, split):
     def reverse_fused(*args):
         return fused(*args, reverse=True)
 
-    assert_close(reverse_fused(*args, lengths), reversed_reference(*args, lengths))
-    argnums = (0, 1, 2, 3)
-    assert_close(jax.grad(weighted_sum(reverse_fused, lengths), argnums)(*args),
-                 jax.grad(weighted_sum(reversed_reference, lengths), argnums)(*args),
-                 rtol=1e-5, atol=2e-6)
+    grads, values = gradients_and_values(reverse_fused, lengths)(*args)
+    expected_grads, expected = gradients_and_values(reversed_reference, lengths)(*args)
+    assert_close(values, expected)
+    assert_close(grads, expected_grads, rtol=1e-5, atol=2e-6)
 
 
 @needs_kernel
@@ -127,24 +122,21 @@ def test_bidirectional_call_equals_two_reference_directions(heads):
         return tuple(jnp.stack(pair) for pair in zip(*outputs, strict=True))
 
     args = tuple(jnp.stack(pair) for pair in zip(forward_args, backward_args, strict=True))
-    assert_close(both(*args), reference(*args))
-    argnums = (0, 1, 2, 3)
-    assert_close(jax.grad(weighted_sum(lambda *a: both(*a[:4]), None), argnums)(*args),
-                 jax.grad(weighted_sum(lambda *a: reference(*a[:4]), None), argnums)(*args),
-                 rtol=1e-5, atol=2e-6)
+    grads, values = gradients_and_values(lambda *a: both(*a[:4]), None)(*args)
+    expected_grads, expected = gradients_and_values(lambda *a: reference(*a[:4]), None)(*args)
+    assert_close(values, expected)
+    assert_close(grads, expected_grads, rtol=1e-5, atol=2e-6)
 
 
 @needs_kernel
 def test_bfloat16_matches_the_xla_path():
     args = arrays(3, 6, 8, 2, jnp.bfloat16)
     lengths = jnp.array([6, 2, 4])
-    hs, h, c = fused(*args, lengths)
+    grads, (hs, h, c) = gradients_and_values(fused, lengths)(*args)
+    reference, expected = gradients_and_values(lstm_recurrence_xla, lengths)(*args)
     assert hs.dtype == jnp.bfloat16 and h.dtype == c.dtype == jnp.float32
-    assert_close((hs.astype(jnp.float32), h, c), lstm_recurrence_xla(*args, lengths),
-                 rtol=1e-2, atol=1e-2)
-    grads = jax.grad(weighted_sum(fused, lengths), (0, 1, 2, 3))(*args)
+    assert_close((hs.astype(jnp.float32), h, c), expected, rtol=1e-2, atol=1e-2)
     assert grads[0].dtype == grads[1].dtype == jnp.bfloat16
-    reference = jax.grad(weighted_sum(lstm_recurrence_xla, lengths), (0, 1, 2, 3))(*args)
     assert_close(jax.tree.map(lambda g: g.astype(jnp.float32), grads), reference,
                  rtol=3e-2, atol=3e-2)
 
@@ -168,11 +160,11 @@ def test_equals_torch_lstm_values_and_recurrent_weight_gradient():
 
     def loss(w):
         hs, h, c = fused(gates_x, w, numpy(h0[0]), numpy(c0[0]))
-        return hs.sum() + h.sum() * 2 + c.sum() * 3
+        return hs.sum() + h.sum() * 2 + c.sum() * 3, (hs, h, c)
 
-    hs, h, c = fused(gates_x, w_h, numpy(h0[0]), numpy(c0[0]))
+    grad, (hs, h, c) = jax.jit(jax.grad(loss, has_aux=True))(w_h)
     assert_close((hs, h, c), (numpy(ys), numpy(h_n[0]), numpy(c_n[0])))
-    assert_close(jax.grad(loss)(w_h)[0], numpy(lstm.weight_hh_l0.grad.T), rtol=1e-5, atol=1e-5)
+    assert_close(grad[0], numpy(lstm.weight_hh_l0.grad.T), rtol=1e-5, atol=1e-5)
 
 
 @needs_kernel
@@ -191,7 +183,7 @@ def test_layer_impl_cpu_fused_equals_xla_with_reverse_lengths_and_carry():
             y, (h, c) = nnx.merge(graphdef, state)(x, seq_lengths=lengths, initial_carry=carry)
             return jnp.sum(jnp.sin(y)) + jnp.sum(h * c), (y, h, c)
 
-        return jax.grad(loss, has_aux=True)(state)
+        return jax.jit(jax.grad(loss, has_aux=True))(state)
 
     assert_close(run("cpu_fused"), run("xla"), rtol=1e-5, atol=1e-5)
 
@@ -215,7 +207,7 @@ def test_bidirectional_layer_with_cpu_fused_equals_xla(monkeypatch):
                 x, seq_lengths=lengths, initial_carry=carry)
             return jnp.sum(jnp.sin(y)) + jnp.sum(h_f * c_b) + jnp.sum(h_b - c_f), y
 
-        return jax.grad(loss, has_aux=True)(state)
+        return jax.jit(jax.grad(loss, has_aux=True))(state)
 
     assert_close(run("cpu_fused"), run("xla"), rtol=1e-5, atol=1e-5)
 
