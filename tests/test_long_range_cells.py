@@ -43,7 +43,7 @@ def test_parallel_form_is_the_papers_recurrence(kind):
     x = 2 * jax.random.normal(jax.random.PRNGKey(1), (2, 9, 3))
     h0 = jax.random.normal(jax.random.PRNGKey(2), (2, 5))
     layer = RNN(cell, impl="parallel")
-    y, carry = layer(x, initial_carry=h0)
+    y, carry = nnx.jit(lambda layer, x, h0: layer(x, initial_carry=h0))(layer, x, h0)
     y_ref, carry_ref = reference(kind, cell, x, h0)
     assert_close((y, carry), (y_ref, carry_ref), rtol=1e-5, atol=1e-5)
 
@@ -62,10 +62,9 @@ def test_parallel_equals_sequential_scan_values_and_gradients(kind, reverse):
         y, carry = layer(x, seq_lengths=jnp.array([5, 1, 3]), initial_carry=h0)
         return jnp.sum(jnp.sin(y)) + jnp.sum(jnp.cos(carry)), (y, carry)
 
-    (value_p, (y_p, c_p)), grads_p = nnx.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(
-        parallel, x, h0)
-    (value_s, (y_s, c_s)), grads_s = nnx.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(
-        scan, x, h0)
+    value_and_grad = nnx.jit(nnx.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))
+    (value_p, (y_p, c_p)), grads_p = value_and_grad(parallel, x, h0)
+    (value_s, (y_s, c_s)), grads_s = value_and_grad(scan, x, h0)
     assert_close((y_p, c_p, value_p), (y_s, c_s, value_s), rtol=1e-5, atol=1e-5)
     assert_close(grads_p, grads_s, rtol=1e-5, atol=1e-5)
     assert np.all(np.asarray(y_p)[1, 1:] == 0) and np.all(np.asarray(y_p)[2, 3:] == 0)
@@ -88,7 +87,7 @@ def test_parallel_form_check_grads_float64():
                                                   initial_carry=(h0, -h0))
             return jnp.sum(jnp.sin(y)) + sum(jnp.sum(c ** 2) for c in carry)
 
-        check_grads(loss, (state, x, h0), order=1, modes=["rev"], atol=1e-6, rtol=1e-6,
+        check_grads(jax.jit(loss), (state, x, h0), order=1, modes=["rev"], atol=1e-6, rtol=1e-6,
                     eps=1e-6)
 
 
@@ -121,7 +120,7 @@ def test_indrnn_bound_is_gamma_to_the_one_over_t_and_holds():
 def test_indrnn_step_is_elementwise_relu_recurrence():
     cell = IndRNNCell(3, 4, rngs=nnx.Rngs(1), bias_init=initializers.uniform(0.5))
     x = jax.random.normal(jax.random.PRNGKey(2), (2, 6, 3))
-    y, _ = RNN(cell)(x)
+    y, _ = nnx.jit(lambda layer, x: layer(x))(RNN(cell), x)
     h = np.zeros((2, 4))
     w, u, b = (np.asarray(p[...]) for p in (cell.w_x, cell.u, cell.b))
     for t in range(6):
