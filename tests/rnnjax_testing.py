@@ -49,3 +49,58 @@ def cli_error(*args: str, timeout: int = 300) -> str:
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return lines[0]
+
+
+
+def run_main_in_process(module: str, *args: str) -> int:
+    """``python -m MODULE ARGS`` for an experiment's command line, run in this process
+    (``runpy``): its exit status (0, or the code it passed to ``sys.exit``). For command-line
+    tests that are not about the process boundary: no child process re-imports jax and reloads
+    the compiled programs.
+
+    Every experiment's main defines ``--config`` (``experiments.launch.define_config``) when
+    ``MODULE.main`` is imported, and parsing defines a ``--config.FIELD`` flag per override: the
+    ones defined before (another experiment's) are set aside and ``MODULE.main`` imported
+    afresh; afterwards MODULE's go, the earlier ones come back, and every flag gets the value it
+    had (``absl.testing.flagsaver``'s record); glibc's malloc settings are left alone
+    (``RNNJAX_SYSTEM_MALLOC``).
+    """
+    import os
+    import runpy
+    import sys
+    from unittest import mock
+
+    from absl import flags
+    from absl.testing import flagsaver
+
+    registry = flags.FLAGS
+    was_parsed, saved = registry.is_parsed(), flagsaver.save_flag_values(registry)
+
+    def config_flags() -> dict[str, flags.Flag]:
+        return {name: registry[name] for name in list(registry)
+                if name == "config" or name.startswith("config.")}
+
+    earlier_config = config_flags()
+    for name in earlier_config:
+        delattr(registry, name)
+    sys.modules.pop(f"{module}.main", None)
+    try:
+        with mock.patch.object(sys, "argv", [module, *args]), \
+                mock.patch.dict(os.environ, {"RNNJAX_SYSTEM_MALLOC": "1"}):
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return 0
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        for name in config_flags():
+            delattr(registry, name)
+        sys.modules.pop(f"{module}.main", None)
+        for name, flag in earlier_config.items():
+            registry[name] = flag
+        for name in registry:
+            if name in saved:
+                registry[name].__dict__ = saved[name]
+            else:
+                registry[name].unparse()
+        if not was_parsed:
+            registry.unparse_flags()

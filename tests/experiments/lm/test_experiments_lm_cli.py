@@ -1,8 +1,13 @@
-"""Every LM entry point end to end, tiny: the default command, sampling, compare, report."""
+"""Every LM entry point end to end, tiny: the default command, sampling, compare, report.
+
+The commands of the experiment run their mains in this process (``run_main_in_process``: a
+child process would re-import jax), the report, which shares no flags with them, in a child."""
 
 from __future__ import annotations
 
 import json
+import logging
+import logging.handlers
 import os
 import subprocess
 import sys
@@ -10,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from absl.testing import flagsaver
+from rnnjax_testing import run_main_in_process
 
 from experiments.lm.configs import VARIANTS, get_config
 from experiments.lm.sample import main as sample
@@ -31,9 +37,16 @@ def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 def default_run(tmp_path_factory) -> Path:
     """README's main command, 1 epoch of 2 steps: the char LSTM on the embedded Shakespeare."""
     workdir = tmp_path_factory.mktemp("default")
-    done = run("experiments.lm", f"--workdir={workdir}", "--config.num_epochs=1",
-               "--config.steps_per_epoch=2", "--config.sample.length=10")
-    assert "valid bpc" in done.stderr and "sample:" in done.stderr
+    log = logging.handlers.BufferingHandler(capacity=10_000)
+    logging.getLogger().addHandler(log)
+    try:
+        assert run_main_in_process("experiments.lm", f"--workdir={workdir}",
+                                   "--config.num_epochs=1", "--config.steps_per_epoch=2",
+                                   "--config.sample.length=10") == 0
+    finally:
+        logging.getLogger().removeHandler(log)
+    logged = "\n".join(record.getMessage() for record in log.buffer)
+    assert "valid bpc" in logged and "sample:" in logged
     return workdir
 
 
@@ -57,10 +70,11 @@ def test_compare_a_learning_rate_grid_then_report(tmp_path):
     corpus = tmp_path / "tiny.txt"
     corpus.write_text(load_splits("shakespeare")["train"][:20_000])
     root = tmp_path / "compare"
-    run("experiments.lm.compare", "--config=experiments/lm/configs.py:quick",
-        "--cells=gru", "--learning_rates=0.002,0.001", f"--workdir={root}",
-        "--config.data.corpus=text", f"--config.data.path={corpus}",
-        "--config.data.eval_bptt=32", "--config.steps_per_epoch=1")
+    assert run_main_in_process(
+        "experiments.lm.compare", "--config=experiments/lm/configs.py:quick", "--cells=gru",
+        "--learning_rates=0.002,0.001", f"--workdir={root}", "--config.data.corpus=text",
+        f"--config.data.path={corpus}", "--config.data.eval_bptt=32",
+        "--config.steps_per_epoch=1") == 0
     rows = json.loads((root / "compare.json").read_text())
     assert [r["name"] for r in rows] == ["quick/gru/lr0.002", "quick/gru/lr0.001"]
     assert [r["model"]["impl"] for r in rows] == ["auto", "auto"]

@@ -1,39 +1,38 @@
 """The LM launch fails safe: one-line errors before training, refused resumes that leave the
 workdir intact, a workdir lock, caught divergence.
 
-A launch is a child process (~4 s of imports each), so each kind of error the command line turns
-into its one line is launched once (a bad config value, an unknown field, a bad literal, a file
-that is not there, a workdir that is a file, a lock, a divergence, a refused resume); the
-messages of the other config checks are tested in-process in test_experiments_lm_run.py."""
+Each kind of error the command line turns into its one line is launched once (a bad config
+value, an unknown field, a bad literal, a file that is not there, a workdir that is a file, a
+lock, a divergence, a refused resume): ``python -m experiments.lm``'s main run in this process
+with its flags parsed from the command line (``run_main_in_process``; a child process would
+re-import jax for each, ~4 s); the messages of the other config checks are tested on
+``train_and_evaluate`` in test_experiments_lm_run.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from absl.testing import flagsaver
-from lm_helpers import REPO, make_config, subprocess_env
+from lm_helpers import make_config
+from rnnjax_testing import run_main_in_process
 
 from experiments.lm.sample import main as sample
 from experiments.lm.train import train_and_evaluate
 from rnnjax.train.workdir import WorkdirLock
 
-QUICK = [sys.executable, "-m", "experiments.lm", "--config=experiments/lm/configs.py:quick"]
 
-
-def launch(compile_cache, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*QUICK, *args], cwd=REPO, env=subprocess_env(compile_cache),
-                          capture_output=True, text=True, timeout=300)
-
-
-def error_line(done: subprocess.CompletedProcess) -> str:
-    """The one line a failed launch prints (stderr also holds absl's INFO log lines)."""
-    assert done.returncode == 2, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+def error_line(capsys, *args: str) -> str:
+    """The one line ``python -m experiments.lm --config=...:quick ARGS`` prints on stderr when
+    it fails, asserting its exit status 2 and that it printed no traceback."""
+    capsys.readouterr()
+    status = run_main_in_process("experiments.lm", "--config=experiments/lm/configs.py:quick",
+                                 *args)
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr[-2000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in stderr, stderr[-2000:]
     return errors[0]
 
 
@@ -46,11 +45,11 @@ def finished(tmp_path_factory, overrides):
     return workdir
 
 
-def test_a_refused_resume_leaves_the_workdir_usable(finished, compile_cache, overrides, capsys):
+def test_a_refused_resume_leaves_the_workdir_usable(finished, overrides, capsys):
     files = {p: p.read_bytes() for p in finished.rglob("*") if p.is_file() and p.name != ".lock"}
     args = [f"--config.{k}={v}" for k, v in overrides.items() if k != "num_epochs"]
-    line = error_line(launch(compile_cache, f"--workdir={finished}", *args,
-                             "--config.model.hidden_size=32", "--config.optim.learning_rate=1"))
+    line = error_line(capsys, f"--workdir={finished}", *args, "--config.model.hidden_size=32",
+                      "--config.optim.learning_rate=1")
     assert line.startswith(f"error: run: config must be the config of the run stored in "
                            f"{finished}")
     assert line.endswith("got changes to model.hidden_size: 16 -> 32; optim.learning_rate: 0.002 "
@@ -74,9 +73,9 @@ def test_new_data_at_the_same_path_is_refused(finished, overrides, tmp_path):
         train_and_evaluate(config, finished, allow_changes=["data.path"])
 
 
-def test_a_second_run_on_a_locked_workdir_is_refused(compile_cache, tmp_path):
-    with WorkdirLock("test", tmp_path):
-        line = error_line(launch(compile_cache, f"--workdir={tmp_path}"))
+def test_a_second_run_on_a_locked_workdir_is_refused(capsys, tmp_path):
+    with WorkdirLock("test", tmp_path):  # an flock: a second open of the file is refused
+        line = error_line(capsys, f"--workdir={tmp_path}")
     assert f"in use by process {os.getpid()}" in line
 
 
@@ -86,23 +85,22 @@ def test_a_second_run_on_a_locked_workdir_is_refused(compile_cache, tmp_path):
     (["--config.data.corpus=text", "--config.data.path=/nonexistent.txt"],
      "read_text_path: path must be an existing text file or directory, got '/nonexistent.txt'"),
 ])
-def test_bad_configs_fail_in_one_line_before_anything_is_written(compile_cache, tmp_path, args,
+def test_bad_configs_fail_in_one_line_before_anything_is_written(capsys, tmp_path, args,
                                                                  message):
-    line = error_line(launch(compile_cache, f"--workdir={tmp_path / 'run'}", *args))
+    line = error_line(capsys, f"--workdir={tmp_path / 'run'}", *args)
     assert message in line
     assert not (tmp_path / "run").exists()
 
 
-def test_a_workdir_that_is_a_file_fails_in_one_line(compile_cache, tmp_path):
+def test_a_workdir_that_is_a_file_fails_in_one_line(capsys, tmp_path):
     workdir = tmp_path / "file"
     workdir.write_text("x")
-    assert "run: workdir must be a directory, got " in error_line(
-        launch(compile_cache, f"--workdir={workdir}"))
+    assert "run: workdir must be a directory, got " in error_line(capsys, f"--workdir={workdir}")
 
 
-def test_divergence_ends_with_one_line_and_a_diverged_status(compile_cache, tmp_path):
-    line = error_line(launch(compile_cache, f"--workdir={tmp_path}", "--config.steps_per_epoch=30",
-                             "--config.optim.learning_rate=1e6"))
+def test_divergence_ends_with_one_line_and_a_diverged_status(capsys, tmp_path):
+    line = error_line(capsys, f"--workdir={tmp_path}", "--config.steps_per_epoch=30",
+                      "--config.optim.learning_rate=1e6")
     assert line.startswith("error: run: training diverged: the training loss")
     assert json.loads((tmp_path / "results.json").read_text())["status"] == "diverged"
 

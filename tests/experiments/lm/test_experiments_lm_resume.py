@@ -1,13 +1,18 @@
-"""A run killed with SIGKILL mid-epoch and restarted continues with the uninterrupted losses."""
+"""A run killed with SIGKILL mid-epoch and restarted continues with the uninterrupted losses.
+
+The run is a child process (the kill); the restart, the same command, runs its main in this
+process (``run_main_in_process``)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import time
 
 from lm_helpers import REPO, cli, step_losses, subprocess_env
+from rnnjax_testing import run_main_in_process
 
 from rnnjax.train.checkpoint import Checkpointer
 
@@ -20,7 +25,7 @@ def logged_steps(workdir) -> int:
 
 
 def test_sigkill_mid_epoch_then_restart_repeats_the_uninterrupted_losses(
-        reference_run, overrides, compile_cache, tmp_path):
+        reference_run, overrides, compile_cache, tmp_path, caplog):
     workdir, env = tmp_path / "run", subprocess_env(compile_cache)
     command = cli(workdir, overrides, "--config.checkpoint_every_steps=1")
     with (tmp_path / "killed.log").open("w") as log:
@@ -36,9 +41,9 @@ def test_sigkill_mid_epoch_then_restart_repeats_the_uninterrupted_losses(
     assert not (workdir / "results.json").exists() or json.loads(
         (workdir / "results.json").read_text())["status"] == "partial"
 
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "resumed from step" in done.stderr
+    with caplog.at_level(logging.INFO):
+        assert run_main_in_process(*command[2:]) == 0  # python -m experiments.lm ...
+    assert "resumed from step" in caplog.text
     assert step_losses(workdir) == step_losses(reference_run)
     resumed = json.loads((workdir / "results.json").read_text())
     reference = json.loads((reference_run / "results.json").read_text())
