@@ -1,10 +1,13 @@
 """The harness's fail-safe conventions through the experiments' own entry points: replicates
 never mix data (classify folds, names seeds), nothing is written before the input validated
-(classify), and Ctrl-C ends a CLI run in one line with a resumable workdir (lm)."""
+(classify), and Ctrl-C ends a CLI run in one line with a resumable workdir (lm: the interrupted
+run is a child process, the same command then resumes it with its main run in this process,
+``run_main_in_process``)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rnnjax_testing import run_main_in_process
 
 from experiments.classify.configs import get_config as classify_config
 from experiments.classify.train import train_and_evaluate as classify
@@ -93,7 +97,7 @@ def test_a_refused_classify_command_leaves_the_corrected_one_free_to_run(tmp_pat
         "status"] == "complete"
 
 
-def test_ctrl_c_ends_the_cli_in_one_line_and_the_same_command_resumes(tmp_path):
+def test_ctrl_c_ends_the_cli_in_one_line_and_the_same_command_resumes(tmp_path, caplog):
     corpus = tmp_path / "text.txt"
     corpus.write_text(load_splits("shakespeare")["train"][:20_000])
     workdir = tmp_path / "run"
@@ -117,8 +121,7 @@ def test_ctrl_c_ends_the_cli_in_one_line_and_the_same_command_resumes(tmp_path):
         f"resume with the same command (--workdir={workdir})")
     step = int(lines[-1].split()[3].rstrip(";"))
     assert 3 <= step < 400
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"resumed from step {step} " in done.stderr
+    with caplog.at_level(logging.INFO):
+        assert run_main_in_process(*command[2:]) == 0  # python -m experiments.lm ...
+    assert f"resumed from step {step} " in caplog.text
     assert json.loads((workdir / "results.json").read_text())["steps"] == 400
