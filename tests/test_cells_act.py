@@ -69,7 +69,7 @@ def test_step_matches_a_loop_that_stops_at_n_t():
     inner = ElmanCell(4, 6, rngs=nnx.Rngs(0))
     cell = ACTCell(inner, rngs=nnx.Rngs(1), max_steps=6, halt_bias=-1.0)
     x = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (5, 3)))
-    y, carry = RNN(cell)(jnp.asarray(x)[:, None])
+    y, carry = nnx.jit(lambda layer, x: layer(x))(RNN(cell), jnp.asarray(x)[:, None])
     expected_y, expected_cost = mean_field_by_loop(cell, x)
     np.testing.assert_allclose(np.asarray(y[:, 0]), expected_y, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(carry.ponder_cost[:, 0]), expected_cost, rtol=1e-5)
@@ -86,12 +86,14 @@ def test_check_grads_float64():
             y, carry = nnx.merge(graphdef, state)(x)
             return jnp.sum(jnp.sin(y)) + jnp.sum(carry.ponder_cost)
 
-        check_grads(loss, (state, x), order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
+        check_grads(jax.jit(loss), (state, x), order=1, modes=["rev"], atol=1e-6, rtol=1e-6,
+                    eps=1e-6)
 
 
 def test_wraps_other_cell_kinds_with_lengths():
     cell = make_act_cell("lstm", 3, 5, rngs=nnx.Rngs(0), max_steps=3)
-    y, carry = RNN(cell)(jnp.ones((2, 4, 3)), seq_lengths=jnp.array([4, 2]))
+    y, carry = nnx.jit(lambda layer, x: layer(x, seq_lengths=jnp.array([4, 2])))(
+        RNN(cell), jnp.ones((2, 4, 3)))
     assert y.shape == (2, 4, cell.output_size) and not bool(y[1, 2:].any())
     steps = np.asarray(carry.ponder_steps[:, 0])
     assert 4 <= steps[0] <= 12 and 2 <= steps[1] <= 6

@@ -156,17 +156,18 @@ def test_check_grads_float64_feedforward_controller_two_heads_each():
             y, carry = nnx.merge(graphdef, state)(x, seq_lengths=jnp.array([4, 2]))
             return jnp.sum(jnp.sin(y)) + jnp.sum(carry.memory ** 2)
 
-        check_grads(loss, (state, x), order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
+        check_grads(jax.jit(loss), (state, x), order=1, modes=["rev"], atol=1e-6, rtol=1e-6,
+                    eps=1e-6)
 
 
 def test_weightings_stay_distributions_and_lengths_freeze_the_carry():
     cell = make_cell("ntm", 3, 8, rngs=nnx.Rngs(2), memory_size=7, memory_width=4)
     x = jax.random.normal(jax.random.PRNGKey(3), (2, 5, 3))
-    _, carry = RNN(cell)(x, seq_lengths=jnp.array([5, 2]))
+    _, carry = nnx.jit(lambda layer, x: layer(x, seq_lengths=jnp.array([5, 2])))(RNN(cell), x)
     for weights in (carry.read_weights, carry.write_weights):
         assert_values(weights.sum(-1), np.ones((2, 1)), rtol=1e-5)
         assert bool((weights >= 0).all())
-    _, short = RNN(cell)(x[1:, :2])
+    _, short = nnx.jit(lambda layer, x: layer(x))(RNN(cell), x[1:, :2])
     assert_close(jax.tree.map(lambda a: a[1:], carry), short, rtol=1e-5, atol=1e-6)
 
 
