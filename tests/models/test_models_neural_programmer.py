@@ -137,16 +137,17 @@ def test_reference_programs_reproduce_the_generator_answers():
 
 
 def test_gradients_of_the_mixes_float64():
+    rng = np.random.default_rng(0)  # numpy draws: no float64 random program to compile
+
+    def simplex(*shape):
+        weights = np.exp(rng.normal(size=shape))
+        return weights / weights.sum(-1, keepdims=True)
+
     with jax.enable_x64(True):
-        key = iter(jax.random.split(jax.random.key(0), 8))
-        table = jax.random.normal(next(key), (2, 4, 2), jnp.float64)
-        numbers = jax.random.normal(next(key), (2, 2), jnp.float64)
-        pivots = jax.nn.softmax(jax.random.normal(next(key), (2, 3, 2), jnp.float64))
-        operation = jax.nn.softmax(jax.random.normal(next(key), (2, len(OPERATIONS)),
-                                                     jnp.float64))
-        column = jax.nn.softmax(jax.random.normal(next(key), (2, 2), jnp.float64))
-        rows = jax.random.uniform(next(key), (2, 2, 4), jnp.float64)
-        scalars = jax.random.normal(next(key), (3, 2), jnp.float64)
+        table, numbers = (jnp.asarray(rng.normal(size=shape)) for shape in ((2, 4, 2), (2, 2)))
+        pivots, operation = jnp.asarray(simplex(2, 3, 2)), jnp.asarray(simplex(2, len(OPERATIONS)))
+        column, rows = jnp.asarray(simplex(2, 2)), jnp.asarray(rng.uniform(size=(2, 2, 4)))
+        scalars = jnp.asarray(rng.normal(size=(3, 2)))
 
         @jax.jit
         def outputs(table, pivots, operation, column, rows, scalars):
@@ -158,7 +159,8 @@ def test_gradients_of_the_mixes_float64():
         check_grads(outputs, (table, pivots, operation, column, rows, scalars), order=1,
                     modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
         errors = jnp.array([-30.0, -2.0, 0.5, 3.0, 25.0], jnp.float64)
-        check_grads(lambda e: huber(e, 10.0), (errors,), order=1, modes=["rev"], eps=1e-6)
+        check_grads(jax.jit(lambda e: huber(e, 10.0)), (errors,), order=1, modes=["rev"],
+                    eps=1e-6)
 
 
 def test_loss_is_huber_on_scalars_and_weighted_log_loss_on_lookups():
@@ -226,8 +228,8 @@ LEARN = {"rows": 8, "columns": 1, "max_value": 9, "templates": ("sum", "count")}
 
 @pytest.fixture(scope="module")
 def trained_on_sums_and_counts():
-    """200 Adam steps on sum / count questions; the accuracy of the discrete programs before
-    and after."""
+    """50 Adam steps on sum / count questions (the test accuracy reaches 1.0 within 20); the
+    accuracy of the discrete programs before and after."""
     model = NeuralProgrammer(len(VOCABULARY), rngs=nnx.Rngs(0), hidden_size=16, steps=2)
     graphdef, params = nnx.split(model)
     tx = optax.adam(1e-2)
@@ -252,7 +254,7 @@ def trained_on_sums_and_counts():
 
     test = make_table_questions(np.random.default_rng(99), 200, **LEARN)
     before = float(accuracy(params, test))
-    for i in range(200):
+    for i in range(50):
         batch = make_table_questions(np.random.default_rng(i), 32, **LEARN)
         params, opt_state = step(params, opt_state, batch)
     return before, float(accuracy(params, test))
