@@ -19,16 +19,18 @@ def test_padded_memory_equals_unpadded(kind):
     query = jax.random.normal(keys[1], (2, 3, 6))  # three queries at once
     lengths = jnp.asarray([4, 2])
     padded = jnp.concatenate([memory, 9.0 * jax.random.normal(keys[2], (2, 5, 6))], 1)
-    context, weights = attention(query, padded, memory_mask(lengths, 9))
+    attend = nnx.jit(lambda attention, *args: attention(*args))
+    context, weights = attend(attention, query, padded, memory_mask(lengths, 9))
     assert weights.shape == (2, 3, 9)
     np.testing.assert_array_equal(weights[1, :, 2:], 0.0)
     np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
     for b, n in enumerate([4, 2]):
-        alone, alone_weights = attention(query[b:b + 1], memory[b:b + 1, :n],
-                                         jnp.ones((1, n), bool))
+        alone, alone_weights = attend(attention, query[b:b + 1], memory[b:b + 1, :n],
+                                      jnp.ones((1, n), bool))
         np.testing.assert_allclose(context[b], alone[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(weights[b, :, :n], alone_weights[0], rtol=1e-5, atol=1e-6)
-    single, _ = attention(query[:, 1], padded, memory_mask(lengths, 9))  # one query [B, Q]
+    # one query [B, Q]
+    single, _ = attend(attention, query[:, 1], padded, memory_mask(lengths, 9))
     np.testing.assert_allclose(single, context[:, 1], rtol=1e-5, atol=1e-6)
 
 
