@@ -1,6 +1,8 @@
 """A run compiles its train step once per batch shape (bucket), across epochs, folds and
 evaluation, in every experiment with length buckets (classify, lm, tagging, names, seq2seq); the
-second launch of a config compiles nothing.
+second launch of a config compiles nothing. Tagging's two launches are those of
+``benchmarks.compile_cpu``'s test (tests/benchmarks/test_benchmarks_compile_cpu.py), which checks
+both.
 
 Each test launches an experiment's command-line program, with a fresh persistent compilation
 cache (or the one a first launch filled), under ``benchmarks.compile_probe``, which counts XLA
@@ -80,29 +82,6 @@ def assert_one_compilation_per_shape(record: dict) -> None:
     """The train step of a launch with an empty cache compiled once per distinct batch shape."""
     assert record["train_step_compiled"] == len(record["train_batch_shapes"])
     assert record["train_step_loaded"] == 0
-
-
-def test_tagging_compiles_per_bucket_and_a_second_launch_compiles_nothing(tmp_path):
-    """Sentences of 2 to 13 tagged words (buckets 8, 12, 16), 6 steps and the first
-    validation; the same command again, in a new workdir with the cache the first launch
-    filled, loads every program the first compiled and compiles none."""
-    rng = np.random.default_rng(0)
-    tags = {"the": "DT", "cat": "NN", "dog": "NN", "sees": "VBZ", "runs": "VBZ"}
-    (tmp_path / "tagged.txt").write_text("".join(
-        " ".join(f"{w}/{tags[w]}" for w in rng.choice(list(tags), rng.integers(2, 14))) + "\n"
-        for _ in range(80)))
-    args = ("--config=experiments/tagging/configs.py:quick",
-            f"--config.data.corpus={tmp_path / 'tagged.txt'}", "--config.data.ood_test=",
-            "--config.steps_per_epoch=6")
-    first = probe(tmp_path, "experiments.tagging", *args, launch="first", stop="after")
-    assert first["train_steps"] == 6 and len(first["train_batch_shapes"]) >= 2
-    assert_one_compilation_per_shape(first)
-    assert first["evaluations_compiled"][0] >= 1
-    second = probe(tmp_path, "experiments.tagging", *args, launch="second", stop="after")
-    assert second["source_digest"] == first["source_digest"]  # nothing edited in between
-    assert second["train_batch_shapes"] == first["train_batch_shapes"]
-    assert second["total"]["compiled"] == 0, second["functions"]
-    assert second["total"]["loaded_from_cache"] == first["total"]["compiled"]
 
 
 def test_names_compiles_the_train_step_once_per_bucket(tmp_path):
