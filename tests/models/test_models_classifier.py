@@ -25,6 +25,13 @@ def scores(model: RNNClassifier, tokens: jax.Array, lengths: jax.Array) -> jax.A
     return model(tokens, lengths)
 
 
+@nnx.jit
+def batch_and_each_sentence_alone(model: RNNClassifier) -> tuple[jax.Array, list[jax.Array]]:
+    """The logits of the padded batch and of each sentence alone (unpadded), in one program."""
+    alone = [model(TOKENS[b:b + 1, :n], jnp.array([n])) for b, n in enumerate(LENGTHS.tolist())]
+    return model(TOKENS, LENGTHS), alone
+
+
 @pytest.mark.parametrize(("pooling", "cell", "bidirectional", "layers"), [
     ("last", "gru", True, 2), ("max", "gru", True, 2), ("mean", "elman_tanh", True, 1),
     ("last", "elman_tanh", True, 1), ("max", "lstm", False, 1)])
@@ -33,20 +40,22 @@ def test_padded_batch_equals_each_sentence_alone(pooling, cell, bidirectional, l
     sentence's own end), every cell / depth at least once; not the full cross product."""
     model = classifier(pooling=pooling, cell=cell, bidirectional=bidirectional,
                        num_layers=layers)
-    logits = scores(model, TOKENS, LENGTHS)
+    logits, alone = batch_and_each_sentence_alone(model)
     assert logits.shape == (3, 4) and logits.dtype == jnp.float32
-    for b, n in enumerate(LENGTHS.tolist()):
-        alone = scores(model, TOKENS[b:b + 1, :n], jnp.array([n]))
-        np.testing.assert_allclose(logits[b], alone[0], rtol=1e-5, atol=1e-6)
+    for b in range(len(LENGTHS)):
+        np.testing.assert_allclose(logits[b], alone[b][0], rtol=1e-5, atol=1e-6)
 
 
 def test_bidirectional_last_is_forward_end_and_backward_start():
     model = classifier(bidirectional=True)
-    x = model.embed(TOKENS)
-    h, _ = model.rnn(x, seq_lengths=LENGTHS)
-    forward = h[jnp.arange(3), LENGTHS - 1, :5]
-    expected = model.out(jnp.concatenate([forward, h[:, 0, 5:]], -1))
-    np.testing.assert_allclose(model(TOKENS, LENGTHS), expected, rtol=1e-5)
+
+    @nnx.jit
+    def logits_and_by_hand(model):
+        h, _ = model.rnn(model.embed(TOKENS), seq_lengths=LENGTHS)
+        forward = h[jnp.arange(3), LENGTHS - 1, :5]
+        return model(TOKENS, LENGTHS), model.out(jnp.concatenate([forward, h[:, 0, 5:]], -1))
+
+    np.testing.assert_allclose(*logits_and_by_hand(model), rtol=1e-5)
 
 
 def test_pretrained_embeddings_initialise_and_freeze():
@@ -65,9 +74,10 @@ def test_pretrained_embeddings_initialise_and_freeze():
 
 def test_dropout_key_changes_the_output_and_none_is_deterministic():
     model = classifier(dropout=0.5)
-    np.testing.assert_array_equal(model(TOKENS, LENGTHS), model(TOKENS, LENGTHS))
-    assert not np.allclose(model(TOKENS, LENGTHS, dropout_key=jax.random.PRNGKey(0)),
-                           model(TOKENS, LENGTHS))
+    plain, again = scores(model, TOKENS, LENGTHS), scores(model, TOKENS, LENGTHS)
+    np.testing.assert_array_equal(plain, again)
+    dropped = nnx.jit(lambda m: m(TOKENS, LENGTHS, dropout_key=jax.random.PRNGKey(0)))(model)
+    assert not np.allclose(dropped, plain)
 
 
 def test_make_model_and_errors():
