@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 from jax.test_util import check_grads
 
 from rnnjax.crf import (
@@ -39,15 +40,19 @@ def _brute_force(emission, length, transitions, start, end):
     return scores
 
 
+@jax.jit
+def _crf_outputs(emissions, tags, lengths, transitions, start, end):
+    """(log Z, (Viterbi paths, their scores), score(tags)) of a batch, as one program."""
+    args = (transitions, start, end)
+    return (crf_log_partition(emissions, lengths, *args), viterbi_decode(emissions, lengths, *args),
+            crf_path_score(emissions, tags, lengths, *args))
+
+
 def test_log_partition_score_and_viterbi_equal_brute_force():
     emissions, transitions, start, end = _params(0)
-    lengths = jnp.asarray(LENGTHS)
-    log_z = np.asarray(crf_log_partition(jnp.asarray(emissions), lengths, transitions, start, end))
-    paths, best_scores = viterbi_decode(jnp.asarray(emissions), lengths, transitions, start, end)
-    rng = np.random.default_rng(1)
-    gold = rng.integers(0, NUM_TAGS, size=(len(LENGTHS), TIME))
-    gold_scores = np.asarray(crf_path_score(jnp.asarray(emissions), jnp.asarray(gold), lengths,
-                                            transitions, start, end))
+    gold = np.random.default_rng(1).integers(0, NUM_TAGS, size=(len(LENGTHS), TIME))
+    log_z, (paths, best_scores), gold_scores = _crf_outputs(emissions, gold, LENGTHS,
+                                                            transitions, start, end)
     for b, length in enumerate(LENGTHS):
         scores = _brute_force(emissions[b], length, transitions, start, end)
         values = np.array(list(scores.values()))
@@ -61,7 +66,6 @@ def test_log_partition_score_and_viterbi_equal_brute_force():
 
 def test_padding_changes_nothing():
     emissions, transitions, start, end = _params(2)
-    lengths = jnp.asarray(LENGTHS)
     noisy = emissions.copy()
     tags = np.zeros((len(LENGTHS), TIME + 2), np.int64)
     padded = np.concatenate([noisy, 100 * np.ones((len(LENGTHS), 2, NUM_TAGS), np.float32)], 1)
@@ -69,15 +73,12 @@ def test_padding_changes_nothing():
         padded[b, length:] = 50.0 * (b + 1)
         tags[b, length:] = 2
     args = (transitions, start, end)
-    np.testing.assert_allclose(crf_log_partition(jnp.asarray(padded), lengths, *args),
-                               crf_log_partition(jnp.asarray(emissions), lengths, *args),
-                               rtol=1e-6)
-    np.testing.assert_allclose(
-        crf_path_score(jnp.asarray(padded), jnp.asarray(tags), lengths, *args),
-        crf_path_score(jnp.asarray(emissions), jnp.asarray(tags[:, :TIME]), lengths, *args),
-        rtol=1e-6)
-    np.testing.assert_array_equal(viterbi_decode(jnp.asarray(padded), lengths, *args)[0][:, :TIME],
-                                  viterbi_decode(jnp.asarray(emissions), lengths, *args)[0])
+    log_z, (paths, _), tag_scores = _crf_outputs(padded, tags, LENGTHS, *args)
+    expected_log_z, (expected_paths, _), expected_scores = _crf_outputs(
+        emissions, tags[:, :TIME], LENGTHS, *args)
+    np.testing.assert_allclose(log_z, expected_log_z, rtol=1e-6)
+    np.testing.assert_allclose(tag_scores, expected_scores, rtol=1e-6)
+    np.testing.assert_array_equal(paths[:, :TIME], expected_paths)
 
 
 def test_log_likelihood_gradients_float64():
@@ -94,9 +95,8 @@ def test_log_likelihood_gradients_float64():
         check_grads(nll, (jnp.asarray(emissions), jnp.asarray(transitions), jnp.asarray(start),
                           jnp.asarray(end)), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
         # d log Z / d e_t[k] is the marginal p(y_t = k): each row of a valid step sums to 1
-        marginals = jax.grad(lambda e: crf_log_partition(e, lengths, jnp.asarray(transitions),
-                                                         jnp.asarray(start),
-                                                         jnp.asarray(end)).sum())(
+        marginals = jax.jit(jax.grad(lambda e: crf_log_partition(
+            e, lengths, jnp.asarray(transitions), jnp.asarray(start), jnp.asarray(end)).sum()))(
             jnp.asarray(emissions))
         valid = np.arange(TIME)[None, :] < LENGTHS[:, None]
         np.testing.assert_allclose(np.asarray(marginals.sum(-1)), valid.astype(float),
@@ -141,19 +141,20 @@ def test_constraints_match_the_scheme_and_forbidden_paths_are_never_decoded(tags
     emissions = jnp.asarray(np.random.default_rng(5).normal(size=(16, 5, len(tags)))
                             + 5 * inside, jnp.float32)
     lengths = jnp.asarray(np.random.default_rng(6).integers(1, 6, 16))
-    paths = np.asarray(crf.decode(emissions, lengths))
-    for path, length in zip(paths, np.asarray(lengths), strict=True):
+    paths, log_likelihood = nnx.jit(lambda crf, emissions, lengths: (
+        crf.decode(emissions, lengths),
+        crf.log_likelihood(emissions, jnp.zeros((16, 5), jnp.int32), lengths)))(
+        crf, emissions, lengths)
+    for path, length in zip(np.asarray(paths), np.asarray(lengths), strict=True):
         assert valid([tags[i] for i in path[:length]])
     assert float(crf.scores()[0][tags.index("O"), tags.index("I-PER")]) == FORBIDDEN
-    assert np.all(np.isfinite(np.asarray(crf.log_likelihood(
-        emissions, jnp.zeros((16, 5), jnp.int32), lengths))))
+    assert np.all(np.isfinite(np.asarray(log_likelihood)))
 
 
 def test_crf_module_learns_transitions():
     """Emissions carry no information; the tag alternates 0, 1, 0, 1: only transitions (and
     the start score) can learn it, and training must reach near-certain likelihood."""
     import optax
-    from flax import nnx
 
     crf = CRF(2)
     tags = jnp.asarray(np.tile([0, 1], 4)[None].repeat(4, 0))
