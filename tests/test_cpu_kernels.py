@@ -108,9 +108,10 @@ def test_reverse_equals_the_reference_on_reversed_inputs(monkeypatch, split):
 
 
 @needs_kernel
-@pytest.mark.parametrize("heads", [1, 2])
-def test_bidirectional_call_equals_two_reference_directions(heads):
-    forward_args, backward_args = arrays(3, 5, 8, heads, seed=2), arrays(3, 5, 8, heads, seed=3)
+def test_bidirectional_call_equals_two_reference_directions():
+    """Two heads; the one-head call of both directions is checked through the layer in
+    test_bidirectional_layer_with_cpu_fused_equals_xla."""
+    forward_args, backward_args = arrays(3, 5, 8, 2, seed=2), arrays(3, 5, 8, 2, seed=3)
     lengths = jnp.array([5, 3, 1])
 
     def both(*args):
