@@ -4,6 +4,8 @@ classifier that learns a bigram rule only with the bag."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,8 +35,8 @@ LENGTHS = np.asarray([1, 7, 3, 5, 2])
 
 
 def test_bucket_ids_are_the_hash_of_every_framed_window():
-    ids, valid = ngram_buckets(jnp.asarray(BATCH), jnp.asarray(LENGTHS), num_chars=50,
-                               max_order=4, num_buckets=2**17)
+    ids, valid = jax.jit(partial(ngram_buckets, num_chars=50, max_order=4, num_buckets=2**17))(
+        jnp.asarray(BATCH), jnp.asarray(LENGTHS))
     for row, length in enumerate(LENGTHS):
         expected = python_buckets(BATCH[row, :length].tolist(), 50, 4, 2**17)
         assert len(expected) == sum(length + 3 - n for n in range(1, 5) if length + 3 - n > 0)
@@ -45,14 +47,14 @@ def test_bucket_ids_are_the_hash_of_every_framed_window():
 def test_feature_is_the_mean_row_and_padding_changes_nothing():
     bag = CharNgramBag(50, rngs=nnx.Rngs(0), max_order=3, num_buckets=1000, embed_size=4)
     table = np.asarray(bag.embed.embedding[...])
-    features = np.asarray(bag(jnp.asarray(BATCH), jnp.asarray(LENGTHS)))
+    garbage = np.where(np.arange(7) < LENGTHS[:, None], BATCH, 13)
+    wide = np.pad(garbage, ((0, 0), (0, 4)), constant_values=29)
+    features, wide_features = nnx.jit(lambda bag: [bag(jnp.asarray(chars), jnp.asarray(LENGTHS))
+                                                   for chars in (BATCH, wide)])(bag)
     for row, length in enumerate(LENGTHS):
         rows = table[python_buckets(BATCH[row, :length].tolist(), 50, 3, 1000)]
         np.testing.assert_allclose(features[row], rows.mean(0), rtol=1e-5, atol=1e-6)
-    garbage = np.where(np.arange(7) < LENGTHS[:, None], BATCH, 13)
-    wide = np.pad(garbage, ((0, 0), (0, 4)), constant_values=29)
-    np.testing.assert_allclose(bag(jnp.asarray(wide), jnp.asarray(LENGTHS)), features,
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(wide_features, features, rtol=1e-6, atol=1e-7)
 
 
 def test_errors_name_the_field():
@@ -66,11 +68,17 @@ def test_classifier_concatenates_the_bag_with_the_final_state():
     model = RNNClassifier(50, 3, rngs=nnx.Rngs(0), embed_size=4, hidden_size=5,
                           ngram_order=2, ngram_buckets=100, ngram_size=6)
     chars, lengths = jnp.asarray(BATCH), jnp.asarray(LENGTHS)
-    h, _ = model.rnn(model.embed(chars), seq_lengths=lengths)
+
+    @nnx.jit
+    def logits_states_and_bag(model):
+        h, _ = model.rnn(model.embed(chars), seq_lengths=lengths)
+        return model(chars, lengths), h, model.ngrams(chars, lengths)
+
+    logits, h, bag = logits_states_and_bag(model)
     last = np.asarray(h)[np.arange(5), LENGTHS - 1]
-    joined = np.concatenate([last, np.asarray(model.ngrams(chars, lengths))], axis=1)
+    joined = np.concatenate([last, np.asarray(bag)], axis=1)
     expected = joined @ np.asarray(model.out.kernel[...]) + np.asarray(model.out.bias[...])
-    np.testing.assert_allclose(model(chars, lengths), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
 
 
 def bag_train_accuracy(max_order: int) -> float:
