@@ -107,8 +107,9 @@ def test_make_model_builds_it_and_rejects_bad_fields():
 
 
 def test_learns_a_sine_wave():
-    """Period-12 sine with noise: after 300 Adam steps the direct GRU's test MSE is far below
-    the series' variance (0.5) and below seasonal naive's, which is 2 x the noise variance."""
+    """Period-12 sine with noise: after 100 Adam steps the direct GRU's test MSE is far below
+    the series' variance (0.5) and below seasonal naive's, which is 2 x the noise variance
+    (0.0025 at steps 75-300 against the bound 0.01)."""
     rng = np.random.default_rng(0)
     t = np.arange(600)
     noise = 0.05
@@ -138,7 +139,7 @@ def test_learns_a_sine_wave():
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    for i in range(300):
+    for i in range(100):
         chosen = np.random.default_rng(i).choice(starts, 32)
         params, opt_state, _ = step(params, opt_state, *batch(chosen))
     ctx, past, future, targets = batch(test_starts)
