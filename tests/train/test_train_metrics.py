@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import sys
 
 from rnnjax.train import metrics
 
@@ -17,6 +18,7 @@ flags\t\t: fpu sse2 sse4_2 avx avx2 fma avx512f avx512bw
 
 
 def test_records_the_cpu_model_and_its_vector_units(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # no torch version (its import takes ~2 s)
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda path, *args, **kwargs: io.StringIO(CPUINFO)
                         if path == "/proc/cpuinfo" else real_open(path, *args, **kwargs))
