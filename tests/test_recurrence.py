@@ -20,23 +20,24 @@ LENGTHS = jnp.array([4, 2])
 
 
 def problem(kind, lanes, stacked=False, heads=1, seed=0, dtype=jnp.float64):
-    """Random arguments of lanes_recurrence for ``lanes`` lanes of cell ``kind``."""
+    """Random arguments of lanes_recurrence for ``lanes`` lanes of cell ``kind`` (drawn by
+    numpy: no program to compile per shape)."""
     math = CELL_MATHS[kind]
     gates = math.num_gates
-    k = iter(jax.random.split(jax.random.PRNGKey(seed), 8))
+    normal = np.random.default_rng(seed).normal
     d = HIDDEN // heads
     x_lanes = 1 if stacked else lanes
     args = {
-        "x_proj": jax.random.normal(next(k), (TIME, x_lanes, BATCH, gates * HIDDEN)),
-        "w_h": jax.random.normal(next(k), (lanes, heads, d, gates * d)) * 0.5,
-        "carry0": tuple(jax.random.normal(next(k), (lanes, BATCH, HIDDEN)) * 0.5
+        "x_proj": normal(size=(TIME, x_lanes, BATCH, gates * HIDDEN)),
+        "w_h": normal(size=(lanes, heads, d, gates * d)) * 0.5,
+        "carry0": tuple(normal(size=(lanes, BATCH, HIDDEN)) * 0.5
                         for _ in range(2 if kind == "lstm" else 1)),
-        "b_h": jax.random.normal(next(k), (lanes, gates * HIDDEN)) if kind == "gru" else None,
+        "b_h": normal(size=(lanes, gates * HIDDEN)) if kind == "gru" else None,
     }
     if stacked:
-        args["w_in"] = jax.random.normal(next(k), (lanes - 1, HIDDEN, gates * HIDDEN)) * 0.5
-        args["b_in"] = jax.random.normal(next(k), (lanes - 1, gates * HIDDEN))
-    return math, {name: jax.tree.map(lambda a: a.astype(dtype), value)
+        args["w_in"] = normal(size=(lanes - 1, HIDDEN, gates * HIDDEN)) * 0.5
+        args["b_in"] = normal(size=(lanes - 1, gates * HIDDEN))
+    return math, {name: jax.tree.map(lambda a: jnp.asarray(a, dtype), value)
                   for name, value in args.items()}
 
 
@@ -95,17 +96,23 @@ def test_backward_float64_check_grads_and_equals_reference(kind, lanes, stacked,
         math, args = problem(kind, lanes, stacked, heads)
         fixed = {"mask": (jnp.arange(TIME)[:, None] < LENGTHS[None, :]) if lengths else None}
         if scale is not None:
-            keep = jax.random.bernoulli(jax.random.PRNGKey(9), 0.7,
-                                        (scale, lanes - 1, BATCH, HIDDEN))
+            keep = np.random.default_rng(9).random((scale, lanes - 1, BATCH, HIDDEN)) < 0.7
             fixed["in_scale"] = jnp.where(keep, 1 / 0.7, 0.0)
-        ours = lanes_recurrence(math, **args, **fixed)
-        assert_close(ours, reference(math, **args, **fixed), rtol=1e-10, atol=1e-12)
+        ours_loss, reference_loss = (loss(lanes_recurrence, math, fixed),
+                                     loss(reference, math, fixed))
+
+        @jax.jit  # one compilation for both outputs and both gradients
+        def outputs_and_gradients(args):
+            return ((lanes_recurrence(math, **args, **fixed), jax.grad(ours_loss)(args)),
+                    (reference(math, **args, **fixed), jax.grad(reference_loss)(args)))
+
+        (ours, ours_grad), (expected, expected_grad) = outputs_and_gradients(args)
+        assert_close(ours, expected, rtol=1e-10, atol=1e-12)
         # jitted: one compilation serves check_grads' evaluations (eagerly, each call of the
         # scan would compile anew)
-        ours_loss = jax.jit(loss(lanes_recurrence, math, fixed))
-        check_grads(ours_loss, (args,), order=1, modes=["rev"], eps=1e-6, atol=1e-6, rtol=1e-6)
-        assert_close(jax.grad(ours_loss)(args), jax.grad(loss(reference, math, fixed))(args),
-                     rtol=1e-9, atol=1e-11)
+        check_grads(jax.jit(ours_loss), (args,), order=1, modes=["rev"], eps=1e-6, atol=1e-6,
+                    rtol=1e-6)
+        assert_close(ours_grad, expected_grad, rtol=1e-9, atol=1e-11)
 
 
 def test_masked_steps_output_zero_and_freeze_the_carry():
