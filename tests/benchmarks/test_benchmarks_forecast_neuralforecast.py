@@ -1,24 +1,28 @@
 """neuralforecast's LSTM as a peer row of the forecasting table: a short run on a small monthly
 series forecasts the table's test points, its record's MASE is the hand-computed one, and the
 table and its figure read the record. Skipped where neuralforecast is not installed (it is an
-optional peer: ``pip install -e ".[peers]"``)."""
+optional peer: ``pip install -e ".[peers]"``). The module is looked up, not imported, at collection:
+importing it (torch, lightning, ray) costs every pytest worker ~10 s of CPU, and only the worker
+that runs these tests needs it."""
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 from absl.testing import flagsaver
 
-pytest.importorskip("neuralforecast")
-
 from benchmarks.forecast_neuralforecast import RUN_SUFFIX, run_series
 from benchmarks.forecast_neuralforecast import main as peer_main
 from experiments.forecast.tables import TABLES, plot_forecasts
 from experiments.report.tables import find_results, load_run, render
 from rnnjax.data.series import read_series
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("neuralforecast") is None,
+                                reason="neuralforecast is not installed (the peers extra)")
 
 HORIZON = 12  # monthly: the season, the default horizon; context 36, 2 test and 2 valid origins
 
