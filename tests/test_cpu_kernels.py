@@ -28,14 +28,23 @@ def arrays(batch, time, hidden, heads, dtype=jnp.float32, seed=0):
 
 
 def gradients_and_values(fn, seq_lengths, seed=5):
-    """Jitted (gates_x, w_h, h0, c0) -> (their gradients, fn's outputs): the gradients of a
-    scalar of all three outputs with random weights, so every cotangent is non-trivial."""
-    def loss(*args):
+    """(gates_x, w_h, h0, c0) -> (their gradients, fn's outputs), one jitted program: the
+    gradients of a scalar of all three outputs with random weights (drawn with numpy, outside
+    the program), so every cotangent is non-trivial."""
+    def loss(args, weights):
         outputs = fn(*args, seq_lengths)
-        keys = jax.random.split(jax.random.PRNGKey(seed), 3)
-        return sum(jnp.sum(o.astype(jnp.float32) * jax.random.normal(k, o.shape))
-                   for o, k in zip(outputs, keys, strict=True)), outputs
-    return jax.jit(jax.grad(loss, (0, 1, 2, 3), has_aux=True))
+        return sum(jnp.sum(o.astype(jnp.float32) * w)
+                   for o, w in zip(outputs, weights, strict=True)), outputs
+
+    gradients = jax.jit(jax.grad(loss, has_aux=True))
+
+    def run(*args):
+        rng = np.random.default_rng(seed)
+        weights = [rng.standard_normal(o.shape, np.float32)
+                   for o in jax.eval_shape(lambda *a: fn(*a, seq_lengths), *args)]
+        return gradients(args, weights)
+
+    return run
 
 
 # (batch, time, hidden, heads, lengths): batch 5 splits unevenly over the threads
