@@ -19,11 +19,14 @@ def test_temperature_zero_is_greedy_whatever_the_key():
     greedy = generate(MODEL, PRIME, 6, key=jax.random.PRNGKey(0), temperature=0)
     again = generate(MODEL, PRIME, 6, key=jax.random.PRNGKey(7), temperature=0)
     np.testing.assert_array_equal(greedy, again)
-    tokens = list(PRIME)  # the same rollout, one full forward pass per token
+    # The same rollout, one full forward pass per token over a fixed-length buffer (one compiled
+    # program): the LM is causal, so the logits at position t - 1 see only the tokens before t.
+    tokens = np.zeros((1, 9), np.int32)
+    tokens[0, :3] = PRIME
     forward = nnx.jit(lambda model, tokens: model(tokens)[0])
-    for _ in range(6):
-        tokens.append(int(jnp.argmax(forward(MODEL, jnp.asarray([tokens]))[0, -1])))
-    np.testing.assert_array_equal(greedy[0], tokens[3:])
+    for t in range(3, 9):
+        tokens[0, t] = int(jnp.argmax(forward(MODEL, jnp.asarray(tokens))[0, t - 1]))
+    np.testing.assert_array_equal(greedy[0], tokens[0, 3:])
     top1 = generate(MODEL, PRIME, 6, key=jax.random.PRNGKey(3), temperature=2.0, top_k=1)
     np.testing.assert_array_equal(top1, greedy)
 
