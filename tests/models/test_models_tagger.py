@@ -115,11 +115,13 @@ def test_conditioned_sampling_matches_step_by_step_greedy_decoding():
     condition = np.array([2, 0])
     tokens = generate(model, prime, 4, key=jax.random.PRNGKey(0), temperature=0.0,
                       condition=condition)
-    sequence = jnp.asarray(prime)
-    for _ in range(4):
-        logits, _ = model(sequence, condition=jnp.asarray(condition))
-        sequence = jnp.concatenate([sequence, logits[:, -1].argmax(-1)[:, None]], axis=1)
-    np.testing.assert_array_equal(tokens, np.asarray(sequence[:, 2:]))
+    # One full forward pass per token over a fixed-length buffer (one compiled program): the LM
+    # is causal, so the logits at position t - 1 see only the tokens before t.
+    sequence = np.pad(prime, ((0, 0), (0, 4)))
+    forward = nnx.jit(lambda model, tokens: model(tokens, condition=jnp.asarray(condition))[0])
+    for t in range(2, 6):
+        sequence[:, t] = np.asarray(forward(model, jnp.asarray(sequence))[:, t - 1].argmax(-1))
+    np.testing.assert_array_equal(tokens, sequence[:, 2:])
     with pytest.raises(ValueError, match=r"generate: condition must be integer class ids of "
                        r"shape \(2,\)"):
         generate(model, prime, 4, key=jax.random.PRNGKey(0), condition=np.array([1]))
