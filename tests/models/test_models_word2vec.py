@@ -3,6 +3,8 @@ dense SGD."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,13 +57,17 @@ def test_initialisation_is_gensims_or_word2vec_cs():
         SkipGram(10, 4, rngs=nnx.Rngs(0), init_range=0)
 
 
+@jax.jit
+@partial(jax.grad, argnums=(0, 1))
+def _dense_gradient(input_vectors, output_vectors, inputs, targets, weights):
+    """The gradient of the batch's summed loss w.r.t. both full matrices (one compiled program)."""
+    return sgns_loss(input_vectors[inputs], output_vectors[targets], weights).sum()
+
+
 def _dense_sgd(model: SkipGram, inputs, targets, weights, lr) -> tuple[np.ndarray, np.ndarray]:
     """One step of SGD with the dense gradient of the summed loss w.r.t. both full matrices."""
-    def total(input_vectors, output_vectors):
-        return sgns_loss(input_vectors[inputs], output_vectors[targets], weights).sum()
-
-    grad_in, grad_out = jax.grad(total, argnums=(0, 1))(model.input_vectors[...],
-                                                        model.output_vectors[...])
+    grad_in, grad_out = _dense_gradient(model.input_vectors[...], model.output_vectors[...],
+                                        inputs, targets, weights)
     return (np.asarray(model.input_vectors[...] - lr * grad_in),
             np.asarray(model.output_vectors[...] - lr * grad_out))
 
