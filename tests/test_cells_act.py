@@ -68,7 +68,7 @@ def mean_field_by_loop(cell: ACTCell, x: np.ndarray):
 def test_step_matches_a_loop_that_stops_at_n_t():
     inner = ElmanCell(4, 6, rngs=nnx.Rngs(0))
     cell = ACTCell(inner, rngs=nnx.Rngs(1), max_steps=6, halt_bias=-1.0)
-    x = np.asarray(jax.random.normal(jax.random.PRNGKey(2), (5, 3)))
+    x = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
     y, carry = nnx.jit(lambda layer, x: layer(x))(RNN(cell), jnp.asarray(x)[:, None])
     expected_y, expected_cost = mean_field_by_loop(cell, x)
     np.testing.assert_allclose(np.asarray(y[:, 0]), expected_y, rtol=1e-5, atol=1e-6)
@@ -80,7 +80,7 @@ def test_check_grads_float64():
     with jax.enable_x64(True):
         cell = make_act_cell("gru", 3, 4, rngs=nnx.Rngs(0), max_steps=4)
         graphdef, state = nnx.split(cast_module(RNN(cell), jnp.float64))
-        x = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 3), jnp.float64)
+        x = jnp.asarray(np.random.default_rng(1).standard_normal((2, 3, 3)), jnp.float64)
 
         def loss(state, x):
             y, carry = nnx.merge(graphdef, state)(x)
