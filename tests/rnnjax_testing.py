@@ -26,6 +26,23 @@ def small_cell_kwargs(kind: str, hidden_size: int) -> dict[str, int]:
             "ntm": {"memory_size": 8, "memory_width": 4}}.get(kind, {})
 
 
+def check_scalar_loss_gradients(loss, args, *, atol=1e-6, rtol=1e-6, eps=1e-6) -> None:
+    """``jax.test_util.check_grads(loss, args, order=1, modes=["rev"])`` for a scalar ``loss``,
+    from one compiled program: the reverse-mode VJP of a scalar at cotangent ct is ct * grad, so
+    one jitted ``jax.value_and_grad`` serves both ``check_vjp``'s VJP and its finite differences
+    (check_grads compiles the loss, the VJP's forward pass and its backward pass separately)."""
+    from jax.test_util import check_vjp
+
+    loss_and_grads = jax.jit(jax.value_and_grad(loss, argnums=tuple(range(len(args)))))
+
+    def value_and_vjp(*point):
+        value, grads = loss_and_grads(*point)
+        return value, lambda cotangent: jax.tree.map(lambda g: cotangent * g, grads)
+
+    check_vjp(lambda *point: loss_and_grads(*point)[0], value_and_vjp, tuple(args), atol=atol,
+              rtol=rtol, eps=eps)
+
+
 def assert_close(actual, expected, rtol=1e-5, atol=1e-6, err_msg=""):
     """Elementwise closeness of two pytrees of arrays."""
     for a, b in zip(jax.tree.leaves(actual), jax.tree.leaves(expected), strict=True):
@@ -62,7 +79,9 @@ def run_main_in_process(module: str, *args: str) -> int:
     ``MODULE.main`` is imported, and parsing defines a ``--config.FIELD`` flag per override: the
     ones defined before (another experiment's) are set aside and ``MODULE.main`` imported
     afresh; afterwards MODULE's go, the earlier ones come back, and every flag gets the value it
-    had (``absl.testing.flagsaver``'s record); glibc's malloc settings are left alone
+    had (``absl.testing.flagsaver``'s record). A test process has imported other programs
+    whose flags are required (word2vec.query's ``--vectors``): the validators of the flags the
+    command line does not name are set aside for the run. glibc's malloc settings are left alone
     (``RNNJAX_SYSTEM_MALLOC``).
     """
     import os
@@ -84,6 +103,10 @@ def run_main_in_process(module: str, *args: str) -> int:
     for name in earlier_config:
         delattr(registry, name)
     sys.modules.pop(f"{module}.main", None)
+    named = {arg[2:].split("=", 1)[0] for arg in args if arg.startswith("--")}
+    for name in registry:
+        if name not in named:
+            registry[name].validators = []  # back with the saved record below
     try:
         with mock.patch.object(sys, "argv", [module, *args]), \
                 mock.patch.dict(os.environ, {"RNNJAX_SYSTEM_MALLOC": "1"}):
