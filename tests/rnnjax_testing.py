@@ -68,7 +68,6 @@ def cli_error(*args: str, timeout: int = 300) -> str:
     return lines[0]
 
 
-
 def run_main_in_process(module: str, *args: str) -> int:
     """``python -m MODULE ARGS`` for an experiment's command line, run in this process
     (``runpy``): its exit status (0, or the code it passed to ``sys.exit``). For command-line
