@@ -26,16 +26,26 @@ def torch_threads(requested: int = 0) -> int:
     return requested or len(os.sched_getaffinity(0))
 
 
-def median_ms(step: Callable[[], object], warmup: int, repeats: int) -> tuple[float, list[float]]:
-    """Median wall time of ``step`` in ms after one compiling call and ``warmup`` more."""
+def timed_calls(step: Callable[[], object], warmup: int, repeats: int
+                ) -> tuple[list[float], list[float]]:
+    """Wall and CPU times in ms of ``repeats`` calls of ``step`` after one compiling call and
+    ``warmup`` more. The CPU time counts every thread of this process: on a loaded machine it is
+    the work done, where the wall time also counts waiting for a core."""
     step()
     for _ in range(warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append((time.perf_counter() - start) * 1e3)
+        cpu_times.append((time.process_time() - cpu_start) * 1e3)
+    return times, cpu_times
+
+
+def median_ms(step: Callable[[], object], warmup: int, repeats: int) -> tuple[float, list[float]]:
+    """Median wall time of ``step`` in ms after one compiling call and ``warmup`` more."""
+    times = timed_calls(step, warmup, repeats)[0]
     return statistics.median(times), times
 
 
@@ -58,9 +68,11 @@ def run_child(module: str, spec: str, args: Iterable[str] = (), cores: str | Non
 
 
 def interleaved(specs: list[tuple[str, str]], rounds: int,
-                run: Callable[[str, str], dict | None], value: str) -> list[dict]:
+                run: Callable[[str, str], dict | None], value: str,
+                also: Iterable[str] = ()) -> list[dict]:
     """Run every (group, impl) of ``specs`` once per round, in order; return one row per spec
-    with the median over rounds of ``run(group, impl)[value]`` and every round's value."""
+    with the median over rounds of ``run(group, impl)[value]`` and every round's value, and the
+    same for each key of ``also`` that the runs report."""
     per_spec: dict[tuple[str, str], list[dict]] = {}
     for _ in range(rounds):
         for group, impl in specs:
@@ -69,8 +81,10 @@ def interleaved(specs: list[tuple[str, str]], rounds: int,
                 per_spec.setdefault((group, impl), []).append(result)
                 print(f"{group} {impl}: {value} {result[value]:.4g}", file=sys.stderr)
     return [{"group": group, "impl": impl,
-             value: statistics.median(r[value] for r in results),
-             f"round_{value}": [r[value] for r in results]}
+             **{key: statistics.median(r[key] for r in results)
+                for key in (value, *also) if all(key in r for r in results)},
+             **{f"round_{key}": [r[key] for r in results]
+                for key in (value, *also) if all(key in r for r in results)}}
             for (group, impl), results in per_spec.items()]
 
 

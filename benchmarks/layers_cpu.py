@@ -17,11 +17,16 @@ Layers: ``lstm`` and ``gru`` (one layer), ``bilstm`` (bidirectional LSTM, one la
   rnnjax_scan  the same layers with impl="scan" (lax.scan + autodiff), layer by layer
   rnnjax_cpu_fused  the same layers with impl="cpu_fused" (the fused C++ kernel of
                rnnjax.cpu_kernels), layer by layer; LSTM layers only
+  rnnjax_per_core  the defaults with per-core data parallelism: one XLA CPU device per core
+               (``rnnjax.train.sharding.use_cores_as_devices``), the batch split over them, the
+               mesh set with ``jax.set_mesh``, so each device runs the fused kernel
+               single-threaded on its rows (``rnnjax.layers.rows_per_device``); LSTM layers only
   rnnjax_xla   the same layers with impl="xla" (the hand-written backward of rnnjax.recurrence;
                both directions in one scan; the stack as a wavefront up to H = 256)
   flax_nnx     flax nnx.RNN(nnx.OptimizedLSTMCell) (the ``lstm`` layer only)
   torch        torch.nn.LSTM / GRU (oneDNN), the reference (ratio 1.00)
-Prints a markdown table of medians and ratios to torch and writes JSON with the machine described.
+Prints markdown tables of medians (wall time, and CPU time of all the process's threads) and ratios
+to torch and writes JSON with the machine described.
 
     python -m benchmarks.layers_cpu --breakdown       # where rnnjax's LSTM time goes, per config
 
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 
 from absl import app, flags
 
@@ -53,8 +59,8 @@ LAYERS = {  # name -> (cell, layers, bidirectional)
     "bilstm": ("lstm", 1, True),
     "lstm_x2": ("lstm", 2, False),
 }
-IMPLS = ("rnnjax", "rnnjax_rows", "rnnjax_layered", "rnnjax_scan", "rnnjax_cpu_fused", "rnnjax_xla",
-         "flax_nnx", "torch")
+IMPLS = ("rnnjax", "rnnjax_rows", "rnnjax_per_core", "rnnjax_layered", "rnnjax_scan",
+         "rnnjax_cpu_fused", "rnnjax_xla", "flax_nnx", "torch")
 
 _LAYERS = flags.DEFINE_list("layers", list(LAYERS), "Layers to run.")
 _CONFIGS = flags.DEFINE_list("configs", list(CONFIGS), "Configs to run.")
@@ -75,6 +81,7 @@ def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden
     from flax import nnx
 
     from rnnjax.layers import StackedRNN
+    from rnnjax.train import sharding
 
     x = jax.random.normal(jax.random.PRNGKey(0), (batch, time_, inputs))
     if impl == "flax_nnx":  # Flax's RNN updates RNG counters while running: use nnx transforms
@@ -89,12 +96,23 @@ def _jax_step(impl: str, layer: str, batch: int, time_: int, inputs: int, hidden
                        bidirectional=bidirectional, impl=layer_impl,
                        wavefront=None if impl in ("rnnjax", "rnnjax_xla") else False)
     graphdef, state = nnx.split(model)
+    mesh = sharding.make_mesh()
+    if impl == "rnnjax_per_core":
+        sharding.check_divisible("layers_cpu", "batch", batch, mesh)
+    elif mesh.size > 1:
+        raise RuntimeError(f"layers_cpu: {impl} times one device, got {jax.devices()}")
+    state, x = sharding.replicate(state, mesh), sharding.shard_batch(x, mesh)
 
     def loss(state, x):
         return jnp.sum(jnp.square(nnx.merge(graphdef, state)(x)[0]))
 
     grad = jax.jit(jax.grad(loss, argnums=(0, 1)))
-    return lambda: jax.block_until_ready(grad(state, x))
+
+    def step():
+        with jax.set_mesh(mesh):
+            return jax.block_until_ready(grad(state, x))
+
+    return step
 
 
 def _torch_step(layer: str, batch: int, time_: int, inputs: int, hidden: int):
@@ -118,12 +136,17 @@ def _torch_step(layer: str, batch: int, time_: int, inputs: int, hidden: int):
 
 def _time_child(spec: str) -> dict:
     impl, layer, config = spec.split(":")
+    if impl == "rnnjax_per_core":  # before JAX computes anything
+        from rnnjax.train import sharding
+
+        sharding.use_cores_as_devices()
     if impl == "rnnjax_rows":  # read by the kernel at each call
         os.environ["RNNJAX_CPU_SPLIT"], impl = "rows", "rnnjax"
     sizes = CONFIGS[config]
     step = _torch_step(layer, *sizes) if impl == "torch" else _jax_step(impl, layer, *sizes)
-    median, times = common.median_ms(step, _WARMUP.value, _REPEATS.value)
-    return {"median_ms": median, "min_ms": min(times), "times_ms": times}
+    times, cpu_times = common.timed_calls(step, _WARMUP.value, _REPEATS.value)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "times_ms": times,
+            "cpu_ms": statistics.median(cpu_times)}
 
 
 def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, float]:
@@ -179,10 +202,10 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
 
 def _applies(impl: str, layer: str) -> bool:
     """flax_nnx has the single LSTM layer only; rnnjax_layered differs from rnnjax in stacks;
-    rnnjax_cpu_fused and rnnjax_rows run LSTM cells only."""
+    rnnjax_cpu_fused, rnnjax_rows and rnnjax_per_core run LSTM cells only."""
     if impl == "flax_nnx":
         return layer == "lstm"
-    if impl in ("rnnjax_cpu_fused", "rnnjax_rows"):
+    if impl in ("rnnjax_cpu_fused", "rnnjax_rows", "rnnjax_per_core"):
         return LAYERS[layer][0] == "lstm"
     return impl != "rnnjax_layered" or LAYERS[layer][1] > 1
 
@@ -216,10 +239,13 @@ def main(argv):
         return common.run_child("benchmarks.layers_cpu", f"{impl}:{layer}:{config}", passed,
                                 _CORES.value)
 
-    rows = common.interleaved(specs, _ROUNDS.value, run, "median_ms")
+    rows = common.interleaved(specs, _ROUNDS.value, run, "median_ms", also=["cpu_ms"])
     table = common.ratio_table(rows, IMPLS, "median_ms")
-    print(f"median ms, forward + backward (ratio to torch's time)\n\n{table}")
-    common.write_record(_OUT.value, {"rows": rows, "table": table}, load_before)
+    cpu_table = common.ratio_table(rows, IMPLS, "cpu_ms")
+    print(f"median ms, forward + backward (ratio to torch's time)\n\n{table}\n\n"
+          f"median CPU ms of all threads (ratio to torch's)\n\n{cpu_table}")
+    common.write_record(_OUT.value, {"rows": rows, "table": table, "cpu_table": cpu_table},
+                        load_before)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,24 @@ same optimiser on the same ``rnnjax.data.LMBatches`` (recurrent state carried fr
 with its gradient stopped and reset each epoch), each in its own fresh process.
 
 Speed (default): for rnnjax with each ``--impls`` value (``auto``: the row ``rnnjax``, any other
-``rnnjax.layers`` impl: ``rnnjax_<impl>``, e.g. ``--impls=auto,cpu_fused``) and torch, the median
+``rnnjax.layers`` impl: ``rnnjax_<impl>``, e.g. ``--impls=auto,cpu_fused``; ``per_core``: the row
+``rnnjax_per_core``, per-core data parallelism, below) and torch, the median
 time of one training step (batch transfer, forward, backward, clipped
-update, the loss read back) after warm-up, as tokens/s; rows and frameworks interleaved over
-``--rounds`` (``benchmarks.common``). Rows:
+update, the loss read back) after warm-up, as tokens/s, and the process's CPU time per step;
+rows and frameworks interleaved over ``--rounds`` (``benchmarks.common``). Rows:
   char_lstm   the default char LM (experiments/lm shakespeare_char): embedding 128, 2 x 256 LSTM,
               Adam 2e-3, clip 5, batch 32, bptt 64, embedded Shakespeare
   char_gru    the same with GRU cells
   ptb_small   Zaremba et al. 2014 small: embedding 200, 2 x 200 LSTM, U[-0.1, 0.1], SGD lr 1,
               clip 5, batch 20, bptt 20, loss summed over time, PTB (``python -m rnnjax.data prepare
               --corpus=ptb`` first)
+
+Per-core data parallelism (``--impls=per_core``): the child runs with one XLA CPU device per core
+(``rnnjax.train.sharding.use_cores_as_devices``: single-threaded products and kernel calls), the
+parameters replicated, each batch and the carried state split over the devices along the batch
+(``rnnjax.train.sharding``) and the mesh set with ``jax.set_mesh``, so that ``impl="auto"`` runs
+the fused LSTM kernel on each device's rows (``rnnjax.layers.rows_per_device``) and XLA
+all-reduces the gradients.
 
 Curves (``--curves``): each framework trains ``--epochs`` epochs; after every epoch the validation
 stream is scored (state carried through it, batch 32, bptt 64) and training tokens/s recorded.
@@ -31,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import sys
 import time
 
@@ -73,7 +82,8 @@ _WITH_TORCH = flags.DEFINE_bool("with_torch", True, "--curves: train the torch p
 _STEPS = flags.DEFINE_integer("steps", 30, "Timed training steps (speed).")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Untimed steps after compilation (speed).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions (speed).")
-_IMPLS = flags.DEFINE_list("impls", ["auto"], "rnnjax impl= values timed beside torch (speed).")
+_IMPLS = flags.DEFINE_list("impls", ["auto"], "rnnjax impl= values timed beside torch (speed); "
+                           "per_core: impl='auto' data-parallel over one device per core.")
 _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed.")
 _TORCH_THREADS = flags.DEFINE_integer(
     "torch_threads", 0, "torch.set_num_threads for the torch runs (0: one per CPU the process "
@@ -189,13 +199,23 @@ def _torch_default_init(model, row: dict, parts: tuple[str, ...], seed: int) -> 
 
 
 def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str, impl: str = "auto"):
+    """(train_step, evaluate, reset) as ``_torch_trainer``; ``impl="per_core"``: "auto" with the
+    batch split over every device (a mesh set with ``jax.set_mesh``, parameters replicated)."""
     import jax
-    import jax.numpy as jnp
     import optax
     from flax import nnx
 
     from rnnjax.data import LMBatches
     from rnnjax.models import RNNLM
+    from rnnjax.train import sharding
+
+    mesh = sharding.make_mesh()
+    if impl == "per_core":
+        impl = "auto"
+        sharding.check_divisible("lm_cpu", "batch", row["batch"], mesh)
+        sharding.check_divisible("lm_cpu", "eval batch", EVAL_BATCH, mesh)
+    elif jax.device_count() > 1:
+        raise RuntimeError(f"lm_cpu: impl {impl!r} times one device, got {jax.devices()}")
 
     model = RNNLM(vocab_size, rngs=nnx.Rngs(seed), cell=row["cell"], embed_size=row["embed"],
                   hidden_size=row["hidden"], num_layers=row["layers"],
@@ -204,7 +224,9 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str, impl: str 
     graphdef, params = nnx.split(model)
     tx = optax.chain(optax.clip_by_global_norm(row["clip"]),
                      optax.adam(row["lr"]) if row["optim"] == "adam" else optax.sgd(row["lr"]))
-    state = {"params": params, "opt": tx.init(params), "carry": model.initial_carry(row["batch"])}
+    state = {"params": sharding.replicate(params, mesh),
+             "opt": sharding.replicate(tx.init(params), mesh),
+             "carry": sharding.shard_batch(model.initial_carry(row["batch"]), mesh)}
 
     def objective(params, carry, inputs, targets):
         logits, carry = nnx.merge(graphdef, params)(inputs, carry)
@@ -223,21 +245,24 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str, impl: str 
         return optax.softmax_cross_entropy_with_integer_labels(logits, targets).sum(), carry
 
     def train_step(inputs, targets):
-        state["params"], state["opt"], state["carry"], nll = step(
-            state["params"], state["opt"], state["carry"], jnp.asarray(inputs),
-            jnp.asarray(targets))
+        with jax.set_mesh(mesh):
+            state["params"], state["opt"], state["carry"], nll = step(
+                state["params"], state["opt"], state["carry"],
+                *sharding.shard_batch((inputs, targets), mesh))
         return float(nll)
 
     def evaluate(ids):
-        carry, total, count = model.initial_carry(EVAL_BATCH), 0.0, 0
+        carry, total, count = sharding.shard_batch(model.initial_carry(EVAL_BATCH), mesh), 0.0, 0
         for inputs, targets in LMBatches(ids, EVAL_BATCH, EVAL_BPTT).iter_epoch(0):
-            nll, carry = eval_step(state["params"], carry, inputs, targets)
+            with jax.set_mesh(mesh):
+                nll, carry = eval_step(state["params"], carry,
+                                       *sharding.shard_batch((inputs, targets), mesh))
             total += float(nll)
             count += targets.size
         return total / count
 
     def reset():
-        state["carry"] = model.initial_carry(row["batch"])
+        state["carry"] = sharding.shard_batch(model.initial_carry(row["batch"]), mesh)
 
     return train_step, evaluate, reset
 
@@ -245,6 +270,10 @@ def _rnnjax_trainer(row: dict, vocab_size: int, seed: int, init: str, impl: str 
 def _child(spec: str) -> dict:
     mode, row_name, framework, init = spec.split(":")
     from rnnjax.data import LMBatches
+    from rnnjax.train import sharding
+
+    if framework == "rnnjax_per_core":  # before JAX computes anything
+        sharding.use_cores_as_devices()
 
     row = ROWS[row_name]
     corpus = _corpus(row)
@@ -259,9 +288,11 @@ def _child(spec: str) -> dict:
         count = 1 + _WARMUP.value + _STEPS.value
         chunks = [batches.batch(0, i % batches.num_batches(0)) for i in range(count)]
         index = iter(range(count))
-        median, _ = common.median_ms(lambda: train_step(*chunks[next(index)]), _WARMUP.value,
-                                     _STEPS.value)
-        return {"tokens_per_s": tokens / median * 1e3, "step_ms": median}
+        times, cpu_times = common.timed_calls(lambda: train_step(*chunks[next(index)]),
+                                              _WARMUP.value, _STEPS.value)
+        median = statistics.median(times)
+        return {"tokens_per_s": tokens / median * 1e3, "step_ms": median,
+                "cpu_ms": statistics.median(cpu_times)}
     epochs = []
     for epoch in range(_EPOCHS.value):
         reset()
@@ -330,11 +361,14 @@ def main(argv):
     rows = common.interleaved(
         specs, _ROUNDS.value,
         lambda row, fw: common.run_child("benchmarks.lm_cpu", f"speed:{row}:{fw}:default",
-                                         passed, _CORES.value), "tokens_per_s")
+                                         passed, _CORES.value), "tokens_per_s", also=["cpu_ms"])
     table = common.ratio_table(rows, frameworks, "tokens_per_s")
-    print(f"training tokens/s (ratio to torch; higher is faster)\n\n{table}")
+    cpu_table = common.ratio_table(rows, frameworks, "cpu_ms", digits=1)
+    print(f"training tokens/s (ratio to torch; higher is faster)\n\n{table}\n\n"
+          f"CPU ms per training step, all threads (ratio to torch's)\n\n{cpu_table}")
     common.write_record(_OUT.value or "benchmarks/results/lm_cpu.json",
-                        {"rows": rows, "table": table, "config": {r: ROWS[r] for r in _ROWS.value},
+                        {"rows": rows, "table": table, "cpu_table": cpu_table,
+                         "config": {r: ROWS[r] for r in _ROWS.value},
                          "steps": _STEPS.value, "warmup": _WARMUP.value}, load_before)
 
 

@@ -91,12 +91,37 @@ def _kernel_accepts(kernel: str, cell: LSTMCell, dtype: Any) -> bool:
 
 def _cpu_kernel_runs(dtype: Any) -> bool:
     """Whether ``"auto"`` sends an LSTMCell to the fused CPU kernel: the extension is loaded, the
-    process computes on exactly one CPU device (XLA does not partition a custom call over several
-    devices; with one device per core the batch is already split) and the inputs are float32 or
-    bfloat16."""
-    return (jax.default_backend() == "cpu" and jax.device_count() == 1
+    inputs are float32 or bfloat16 and each call sees one device's rows: the process computes on
+    one CPU device, or on several with the mesh of all of them set by ``jax.set_mesh`` (the call
+    then runs per device, ``rows_per_device``) or inside a ``shard_map`` over all of them. XLA
+    does not partition a custom call itself: under plain ``jax.jit`` with sharded inputs every
+    device would run the whole batch."""
+    mesh = jax.sharding.get_abstract_mesh()
+    return (jax.default_backend() == "cpu"
+            and (jax.device_count() == 1 or mesh.size == jax.device_count())
             and jnp.dtype(dtype) in (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
             and cpu_kernels.available())
+
+
+def rows_per_device(fn: Any, batch: int, in_axes: tuple[int | None, ...],
+                    out_axes: tuple[int, ...]) -> Any:
+    """``fn`` split over the devices of the mesh set by ``jax.set_mesh`` along the batch axis of
+    each argument and output (``None``: an argument every device reads whole, e.g. W_h): per-core
+    data parallelism, each device runs ``fn`` on its B / devices rows; ``shard_map``'s transpose
+    sums the cotangents of the whole arguments over the devices. ``fn`` itself when no mesh of
+    several devices is set, when its axes are already manual (inside ``shard_map``) or when
+    ``batch`` does not split evenly (then XLA runs the whole batch on every device)."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.size < 2 or mesh.manual_axes or batch % mesh.size:
+        return fn
+
+    def spec(axis: int | None) -> jax.sharding.PartitionSpec:
+        if axis is None:
+            return jax.sharding.PartitionSpec()
+        return jax.sharding.PartitionSpec(*([None] * axis), mesh.axis_names)
+
+    return jax.shard_map(fn, mesh=mesh, in_specs=tuple(map(spec, in_axes)),
+                         out_specs=tuple(map(spec, out_axes)), check_vma=False)
 
 
 def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0,
@@ -105,11 +130,11 @@ def resolve_impl(impl: str, cell: RecurrentCell, zoneout: float = 0.0,
     GPU with the kernels' dependencies, the first of ``AUTO_KERNELS`` whose input checks accept
     the cell's head size and dtypes (the whole-sequence kernel takes heads <= 64 units, the cell
     kernel any; both float32 or bfloat16 gates with W_h of the same dtype); for an LSTMCell on
-    one CPU device, ``"cpu_fused"`` when its extension is built (``_cpu_kernel_runs``; it beats
-    "xla" on every LSTM row of benchmarks/results/layers_cpu.md); ``"parallel"`` for
-    minGRU/minLSTM (``LogLinearCell``); ``"xla"`` for any other cell with a hand-written backward
-    (``cell.math``, and for an LSTMCell no kernel accepts); ``"scan"`` for the rest and whenever
-    zoneout is on."""
+    one CPU device or per device of a set mesh, ``"cpu_fused"`` when its extension is built
+    (``_cpu_kernel_runs``; it beats "xla" on every LSTM row of
+    benchmarks/results/layers_cpu.md); ``"parallel"`` for minGRU/minLSTM (``LogLinearCell``);
+    ``"xla"`` for any other cell with a hand-written backward (``cell.math``, and for an LSTMCell
+    no kernel accepts); ``"scan"`` for the rest and whenever zoneout is on."""
     if impl != "auto":
         return impl
     if isinstance(cell, LogLinearCell) and not zoneout:  # minGRU, minLSTM: "parallel"
@@ -296,8 +321,11 @@ class RNN(nnx.Module):
     def _cpu_fused(self, w_h, carry, gates_x, seq_lengths):
         """Batch-major gates_x [B, T, 4H] in input order -> outputs [B, T, H], final carry."""
         h0, c0 = carry
-        y, h, c = cpu_kernels.lstm_recurrence_cpu(gates_x, w_h.astype(gates_x.dtype), h0, c0,
-                                                  seq_lengths, reverse=self.reverse)
+        if seq_lengths is None:
+            seq_lengths = jnp.full(gates_x.shape[:1], gates_x.shape[1], jnp.int32)
+        recurrence = functools.partial(cpu_kernels.lstm_recurrence_cpu, reverse=self.reverse)
+        y, h, c = rows_per_device(recurrence, gates_x.shape[0], (0, None, 0, 0, 0), (0, 0, 0))(
+            gates_x, w_h.astype(gates_x.dtype), h0, c0, seq_lengths)
         return y, (h, c)
 
     def _triton(self, impl, w_h, carry, gates_x, seq_lengths):
@@ -430,8 +458,11 @@ class Bidirectional(nnx.Module):
                              for rnn in directions])
         w_h = jnp.stack([p["w_h"] for p in params]).astype(gates_x.dtype)
         h0, c0 = (jnp.stack(leaves) for leaves in zip(*carries, strict=True))
-        ys, h, c = cpu_kernels.bidirectional_lstm_recurrence_cpu(gates_x, w_h, h0, c0,
-                                                                 seq_lengths)
+        if seq_lengths is None:
+            seq_lengths = jnp.full(x.shape[:1], x.shape[1], jnp.int32)
+        ys, h, c = rows_per_device(cpu_kernels.bidirectional_lstm_recurrence_cpu, x.shape[0],
+                                   (1, None, 1, 1, 0), (1, 1, 1))(gates_x, w_h, h0, c0,
+                                                                  seq_lengths)
         return (ys[0], ys[1]), ((h[0], c[0]), (h[1], c[1]))
 
 

@@ -412,7 +412,8 @@ def run(task: Task, workdir: Any, *, allow_changes: Iterable[str] = ()) -> dict[
     path, lock, record = open_workdir(workdir, config, task.experiment, task.resumable_changes,
                                       allow_changes)
     try:
-        return _Run(task, tx, path, record, DATA_CHANGES in set(allow_changes)).train()
+        with jax.set_mesh(task.mesh):  # "auto" runs fused kernels per device (rows_per_device)
+            return _Run(task, tx, path, record, DATA_CHANGES in set(allow_changes)).train()
     finally:
         if lock is not None:
             lock.release()

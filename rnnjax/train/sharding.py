@@ -7,13 +7,36 @@ batch (LM batches are cheap) and contributes the rows of its own devices.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from rnnjax.validation import fail
+from rnnjax.validation import check_positive_int, fail
+
+#: XLA flags of per-core data parallelism: each device's products single-threaded, so that the
+#: devices, not the threads of one product, share the cores
+PER_CORE_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false",)
+
+
+def use_cores_as_devices(count: int | None = None) -> int:
+    """Per-core data parallelism on a multi-core CPU: the CPU backend gets ``count`` devices
+    (default: one per CPU this process may run on), each running its products and fused LSTM
+    kernel calls (``RNNJAX_CPU_THREADS=1``) on one thread. A batch split over them with
+    ``make_mesh``/``shard_batch`` then runs as ``count`` concurrent single-core programs whose
+    gradients XLA all-reduces, and under ``jax.set_mesh`` (``rnnjax.train.run`` sets it)
+    ``impl="auto"`` runs the fused LSTM kernel on each device's rows
+    (``rnnjax.layers.rows_per_device``). Must run before JAX computes anything (the backend
+    reads these settings when it starts). Returns ``count``."""
+    count = len(os.sched_getaffinity(0)) if count is None else count
+    check_positive_int("use_cores_as_devices", "count", count)
+    jax.config.update("jax_num_cpu_devices", count)  # raises once the backend has started
+    os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", ""), *PER_CORE_XLA_FLAGS]
+                                       ).strip()
+    os.environ["RNNJAX_CPU_THREADS"] = "1"
+    return count
 
 
 def initialize_distributed(coordinator_address: str | None, num_processes: int | None,
