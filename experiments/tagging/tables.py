@@ -28,13 +28,16 @@ def _model(run: Run) -> str:
     model = run["model"]
     direction = "bi" if model["bidirectional"] else ""
     chars = model.get("char_encoder", "none")
+    word_dropout = run.get("config", {}).get("data", {}).get("word_dropout", 0.0)
     return (f"{model['num_layers']} x {model['hidden_size']} {direction}{model['cell']}, "
             f"emb {run.get('vectors') or 'random'} {model['embed_size']}d"
-            + ("" if chars == "none" else f" + char {chars}"))
+            + ("" if chars == "none" else f" + char {chars}")
+            + (f", word dropout {word_dropout:g}" if word_dropout else ""))
 
 
 # the rows of configs.py in the order of the table; other runs (e.g. your own data) follow
-ORDER = ("lstm", "bilstm", "bigru", "bilstm2", "bilstm_glove", "bilstm_char", "bilstm_charcnn")
+ORDER = ("lstm", "bilstm", "bigru", "bilstm2", "bilstm_glove", "bilstm_char", "bilstm_charcnn",
+         "small_data")
 
 TABLES = (
     RunTable(

@@ -10,7 +10,11 @@ pretrained row; a word missing from such a vocabulary then takes the row of its 
 With ``model.char_encoder`` ("bilstm": Lample et al. 2016, "cnn": Ma & Hovy 2016) each word's
 embedding is concatenated with features of its characters (``rnnjax.models.char_features``); the
 character vocabulary is the training split's characters (saved with the run), so an unknown word
-is still read letter by letter. Every evaluation also scores the most-frequent-tag baseline on
+is still read letter by letter. With ``data.word_dropout = alpha > 0`` each training token's
+word is replaced by ``<unk>`` with probability alpha / (alpha + count(word)) (Kiperwasser &
+Goldberg 2016's word dropout), so that ``<unk>`` is trained on rare words, as unknown words are
+rare ones, even when every training word has its own row (``data.min_count = 1``); its letters
+are still read. Every evaluation also scores the most-frequent-tag baseline on
 the same sentences: each known word gets its most frequent training tag, an unknown word the most
 frequent training tag overall.
 Tokens whose gold tag never occurs in training (e.g. WSJ's ``''``, which the OANC sample writes
@@ -42,7 +46,7 @@ from rnnjax.models import make_model
 from rnnjax.train import sharding
 from rnnjax.train.run import Task
 from rnnjax.train.task_data import check_batch_sizes, fingerprint, load_stored, save_missing
-from rnnjax.validation import check_positive_int, fail
+from rnnjax.validation import check_nonnegative_float, check_positive_int, fail
 
 VOCAB_FILE, CHARS_FILE, TAGS_FILE = "vocab.json", "chars.json", "tags.json"
 _WHERE = "tagging"
@@ -75,6 +79,14 @@ def most_frequent_tags(train: Sequence[TaggedSentence]) -> tuple[dict[str, str],
             counts.setdefault(word, Counter())[tag] += 1
     overall = Counter(tag for _, tags in train for tag in tags)
     return {w: c.most_common(1)[0][0] for w, c in counts.items()}, overall.most_common(1)[0][0]
+
+
+def unknown_rates(vocab: Vocab, counts: Mapping[str, int], alpha: float) -> np.ndarray:
+    """Per word id, the probability alpha / (alpha + count(word)) that word dropout replaces the
+    word by ``<unk>`` in a training batch (Kiperwasser & Goldberg 2016, their alpha 0.25); 0 for the
+    ids of words without a training count (``<unk>``, ``<eos>``, pretrained-only words)."""
+    count = np.asarray([counts.get(token, 0) for token in vocab.tokens], np.float64)
+    return np.where(count > 0, alpha / (alpha + np.maximum(count, 1.0)), 0.0)
 
 
 class TaggingTask(Task):
@@ -119,6 +131,9 @@ class TaggingTask(Task):
         self.split_chars = (SplitChars(self.splits, self.chars,
                                        max_word_length=data.max_word_length)
                             if uses_chars else SplitChars(self.splits, None))
+        alpha = check_nonnegative_float(_WHERE, "config.data.word_dropout",
+                                        data.get("word_dropout", 0.0))
+        self.unknown_rates = unknown_rates(self.vocab, counts, alpha) if alpha else None
         self.baseline = most_frequent_tags(train)
         self.examples = {split: self._encode(sentences, counts)
                          for split, sentences in self.splits.items()}
@@ -188,8 +203,15 @@ class TaggingTask(Task):
             for split, examples in self.examples.items() if split != "train"}
 
     def batch(self, epoch: int, index: int) -> dict[str, np.ndarray]:
-        return self.split_chars.batch(self.train_batches.batch(epoch, index), "train",
-                                      self.batch_fields)
+        """The training batch, its words dropped to ``<unk>`` at ``unknown_rates`` with a draw
+        fixed by (seed, epoch, index), so a resumed run sees the same batch."""
+        batch = self.train_batches.batch(epoch, index)
+        if self.unknown_rates is not None:
+            words = batch["words"]
+            draw = np.random.default_rng((self.config.seed, epoch, index)).random(words.shape)
+            dropped = np.where(draw < self.unknown_rates[words], self.vocab.unk_id, words)
+            batch = {**batch, "words": dropped.astype(np.int32)}
+        return self.split_chars.batch(batch, "train", self.batch_fields)
 
     def loss(self, model, state, batch, key):
         logits = model(batch["words"], batch["words_lengths"], chars=batch.get("chars"),

@@ -12,8 +12,13 @@ import pytest
 from flax import nnx
 
 from experiments.tagging.configs import get_config
-from experiments.tagging.train import TaggingTask, most_frequent_tags, train_and_evaluate
-from rnnjax.data import WordVectors, save_word2vec_text
+from experiments.tagging.train import (
+    TaggingTask,
+    most_frequent_tags,
+    train_and_evaluate,
+    unknown_rates,
+)
+from rnnjax.data import Vocab, WordVectors, save_word2vec_text
 
 NOUNS, VERBS = ("cat", "dog", "bird", "fish"), ("sees", "likes", "hears")
 
@@ -133,3 +138,61 @@ def test_pretrained_vectors_initialise_the_embedding_and_extend_the_vocabulary(c
     for word, row in zip(words, vectors, strict=True):
         np.testing.assert_array_equal(table[task.vocab.lookup([word])[0]], row)
     assert "cow" in task.vocab.tokens
+
+
+def test_unknown_rates_are_alpha_over_alpha_plus_count():
+    """Kiperwasser & Goldberg's word dropout: p(<unk> | w) = alpha / (alpha + count(w)), none
+    for the special tokens or for words without a training count."""
+    vocab = Vocab(("<unk>", "<eos>", "the", "cat", "glove_only"), "word")
+    rates = unknown_rates(vocab, {"the": 3, "cat": 1}, 0.25)
+    np.testing.assert_allclose(rates, [0.0, 0.0, 0.25 / 3.25, 0.25 / 1.25, 0.0])
+
+
+def test_word_dropout_replaces_training_words_by_unk_at_their_rates(corpus, tmp_path):
+    """Each word of the training batches becomes <unk> at about its rate (the commonest words,
+    "the"/"a"/".", too), the same draw whenever a batch is asked for again (resumed runs), and
+    the character features still read the dropped word's letters."""
+    config = get_config("bilstm_charcnn")
+    config.data.corpus, config.data.ood_test = str(corpus["corpus"]), ""
+    config.data.min_count, config.data.word_dropout, config.data.batch_size = 1, 20.0, 8
+    task = TaggingTask(config)
+    task.load(tmp_path / "run")
+    config.data.word_dropout = 0.0
+    plain = TaggingTask(config)
+    plain.load(tmp_path / "run")
+    seen, dropped = np.zeros(len(task.vocab)), np.zeros(len(task.vocab))
+    for epoch in range(20):
+        for index in range(task.num_batches(epoch)):
+            batch, words = task.batch(epoch, index), plain.batch(epoch, index)
+            np.testing.assert_array_equal(task.batch(epoch, index)["words"], batch["words"])
+            np.testing.assert_array_equal(batch["chars"], words["chars"])
+            real = np.arange(batch["words"].shape[1]) < batch["words_lengths"][:, None]
+            kept = batch["words"] == words["words"]
+            assert np.all(kept | (batch["words"] == task.vocab.unk_id))
+            np.add.at(seen, words["words"][real], 1)
+            np.add.at(dropped, words["words"][real], ~kept[real])
+    frequent = seen >= 400
+    assert frequent.sum() >= 3
+    np.testing.assert_allclose(dropped[frequent] / seen[frequent],
+                               task.unknown_rates[frequent], atol=0.05)
+    assert task.unknown_rates[frequent].max() > 0.15  # a test that a rate of 0 would fail
+
+
+def test_small_data_tests_the_parameters_of_its_best_valid_epoch(tmp_path):
+    """With the valid file as the test file, the test accuracy is the best valid epoch's, not
+    the last epoch's (a learning rate this high makes the valid accuracy fall after a peak)."""
+    paths = plural_corpus(tmp_path, np.random.default_rng(1))
+    config = get_config("small_data")
+    config.seeds, config.data.batch_size = 1, 8
+    config.model.embed_size = config.model.hidden_size = 8
+    config.model.char_embed_size = config.model.char_size = 4
+    config.data.corpus, config.data.ood_test = str(paths["corpus"]), ""
+    config.data.valid = config.data.test = str(paths["ood"])
+    config.num_epochs, config.patience, config.optim.learning_rate = 4, 4, 0.2
+    results = train_and_evaluate(config, tmp_path / "run")
+    valid = [json.loads(line)["valid_accuracy"]
+             for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+             if '"epoch"' in line]
+    assert len(valid) == 4 and valid[-1] < max(valid)
+    assert results["best_epoch"] == 1 + valid.index(max(valid)) < 4
+    assert results["test_accuracy"] == pytest.approx(max(valid))
