@@ -2,7 +2,7 @@
 
     python -m experiments.<task> --workdir=DIR [--config=experiments/<task>/configs.py:VARIANT]
         [--config.FIELD=VALUE ...] [--allow_changes=FIELD,...] [--traceback]
-        [--coordinator_address=HOST:PORT --num_processes=N --process_id=I]
+        [--coordinator_address=HOST:PORT --num_processes=N --process_id=I] [--per_core]
 
 Restarting with the same --workdir resumes the run; a config that differs from the stored one in
 a field that alters the run is refused unless --allow_changes names that field
@@ -22,9 +22,9 @@ from absl import flags
 from ml_collections import config_flags
 
 from rnnjax import cli
+from rnnjax.train import sharding
 from rnnjax.train.replicates import run_experiment
 from rnnjax.train.run import Task
-from rnnjax.train.sharding import initialize_distributed
 
 WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory of the run: config, checkpoints, metrics, results. Restarting "
@@ -37,6 +37,10 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "Multi-host: host:port of process 0 (jax.distributed).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
+_PER_CORE = flags.DEFINE_bool(
+    "per_core", False, "CPU, one process: one single-threaded XLA device per core, each batch "
+    "split over them (rnnjax.train.sharding.use_cores_as_devices), as many as divide "
+    "config.data's batch_size and eval_batch_size.")
 
 Train = Callable[..., Any]
 
@@ -55,7 +59,13 @@ def main(train: Callable[[ml_collections.ConfigDict, str, list[str]], Any],
 
     def run(argv: list[str]) -> None:
         del argv
-        initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+        if _PER_CORE.value and not _COORDINATOR.value:
+            data = config.value.get("data") or {}
+            count = sharding.per_core_devices(
+                [data[name] for name in ("batch_size", "eval_batch_size") if data.get(name)])
+            if count > 1:
+                sharding.use_cores_as_devices(count)
+        sharding.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
         train(config.value, WORKDIR.value, ALLOW_CHANGES.value)
 
     cli.run(run, argv=legacy_seeds(sys.argv))

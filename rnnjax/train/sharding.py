@@ -8,6 +8,7 @@ batch (LM batches are cheap) and contributes the rows of its own devices.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -44,6 +45,13 @@ def initialize_distributed(coordinator_address: str | None, num_processes: int |
     """``jax.distributed.initialize`` for a multi-host run; a no-op without a coordinator."""
     if coordinator_address:
         jax.distributed.initialize(coordinator_address, num_processes, process_id)
+
+
+def per_core_devices(batch_sizes: Iterable[int], cores: int | None = None) -> int:
+    """The most devices, at most one per core (default: the CPUs this process may run on), that
+    split every batch size of ``batch_sizes`` evenly (1 when none but one does)."""
+    cores = len(os.sched_getaffinity(0)) if cores is None else cores
+    return max(n for n in range(1, cores + 1) if all(size % n == 0 for size in batch_sizes))
 
 
 def make_mesh() -> Mesh:

@@ -118,3 +118,11 @@ def test_use_cores_as_devices_refuses_bad_counts_and_a_started_backend():
     jax.devices()  # starts the backend
     with pytest.raises(RuntimeError, match="before backends are initialized"):
         sharding.use_cores_as_devices(2)
+
+
+def test_per_core_devices_is_the_most_cores_that_split_every_batch():
+    assert sharding.per_core_devices([32, 64], cores=2) == 2
+    assert sharding.per_core_devices([32, 20], cores=4) == 4
+    assert sharding.per_core_devices([32, 5], cores=2) == 1
+    assert sharding.per_core_devices([6, 9], cores=8) == 3
+    assert sharding.per_core_devices([], cores=3) == 3
