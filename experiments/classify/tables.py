@@ -30,6 +30,18 @@ BASELINE_ROWS = ("tfidf_lr", "nbsvm")
 BASELINE_LABELS = tuple(ROW_LABELS[name] for name in BASELINE_ROWS)
 TABLE_A_ROWS = (*RNN_ROWS, "keras_tiny", *BASELINE_ROWS)
 GLOVE, WORD2VEC = "GloVe 50d", "word2vec SGNS"
+# results/classify/defaults_sweep/<data>/<change>: the BiLSTM with one change (README "Defaults"),
+# reported in their own table, not as rows of the tables by dataset
+SWEEP_DIR = "defaults_sweep"
+
+
+def in_sweep(run: Run) -> bool:
+    return SWEEP_DIR in Path(run.get("workdir", "")).parts
+
+
+def classify_run(run: Run) -> bool:
+    """A run of the tables by dataset: a classify run outside the defaults sweep."""
+    return run.get("experiment") == "classify" and not in_sweep(run)
 
 
 def accuracy(run: Run) -> str:
@@ -60,7 +72,7 @@ TAI = "Tai, Socher & Manning 2015, Table 2 (mean of 5 runs)"
 TAI_DATA = "SST-2 / SST-5 sentence test sets, not the MR subset"
 TABLE_A = GridTable(
     title="Table A: recurrent sentence classifiers, test accuracy % (folds × seeds)",
-    select=lambda r: r.get("experiment") == "classify" and r.get("name") in TABLE_A_ROWS,
+    select=lambda r: classify_run(r) and r.get("name") in TABLE_A_ROWS,
     row=lambda r: ROW_LABELS[r["name"]], column=lambda r: r.get("dataset", "?"), cell=accuracy,
     rows=tuple(ROW_LABELS[name] for name in TABLE_A_ROWS), columns=DATASETS,
     references=(
@@ -87,8 +99,7 @@ KIM = "Kim 2014, Table 2"
 KIM_DATA = "full MR (10,662 sentences), 10-fold CV, word2vec GoogleNews 300d: other data"
 TABLE_B = GridTable(
     title="Table B: Kim's CNN, test accuracy % (folds × seeds)",
-    select=lambda r: r.get("experiment") == "classify" and r.get("name") in (
-        *KIM_ROWS, *BASELINE_ROWS),
+    select=lambda r: classify_run(r) and r.get("name") in (*KIM_ROWS, *BASELINE_ROWS),
     row=lambda r: ROW_LABELS[r["name"]],
     column=lambda r: f"{r.get('dataset', '?')}, {vectors_label(r)}", cell=accuracy,
     rows=tuple(ROW_LABELS[name] for name in (*KIM_ROWS, *BASELINE_ROWS)),
@@ -140,7 +151,7 @@ def _margin(run: Run) -> str:
 
 BASELINES_VS_BEST = RunTable(
     title="Baselines against the best RNN/CNN row of the same dataset, test accuracy %",
-    select=lambda r: r.get("experiment") == "classify" and r.get("name") in BASELINE_ROWS,
+    select=lambda r: classify_run(r) and r.get("name") in BASELINE_ROWS,
     columns=(
         Column("data", lambda r: r.get("dataset", "")),
         Column("baseline", lambda r: ROW_LABELS[r["name"]]),
@@ -154,9 +165,36 @@ BASELINES_VS_BEST = RunTable(
          "deterministic fit each). Fold-to-fold spreads are 2 to 4 points on the sentence "
          "datasets.")
 
+def best_epoch(run: Run) -> str:
+    return f"{run['mean']['best_epoch']:.1f}" if "best_epoch" in run.get("mean", {}) else "-"
+
+
+def baseline_accuracy(run: Run) -> str:
+    """The mean test accuracy % of the TF-IDF+LR baseline fitted beside the run, or '-'."""
+    value = run.get("mean", {}).get("test_tfidf_lr_accuracy")
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+SWEEP = RunTable(
+    title="Defaults sweep: the BiLSTM with one change, test accuracy % (README \"Defaults\")",
+    select=lambda r: r.get("experiment") == "classify" and in_sweep(r),
+    columns=(
+        Column("data", lambda r: r.get("dataset", "")),
+        Column("change", lambda r: Path(r["workdir"]).name),
+        Column("epochs at most", lambda r: r.get("config", {}).get("num_epochs", "")),
+        Column("test accuracy %", accuracy),
+        Column("TF-IDF+LR, same folds %", baseline_accuracy),
+        Column("best epoch (mean)", best_epoch),
+        Column("CPU wall time", minutes),
+    ),
+    sort=lambda r: (r.get("dataset", ""), Path(r["workdir"]).name),
+    note="Each run: `--config.seeds=1 --config.data.folds_to_run=5` and the change named by "
+         "its folder under results/classify/defaults_sweep/<data>/ (`bilstm_epochs10`: the "
+         "earlier default, at most 10 epochs; the others at most 30).")
+
 RUNS = RunTable(
     title="Every run",
-    select=lambda r: r.get("experiment") == "classify",
+    select=classify_run,
     columns=(
         Column("run", lambda r: r.get("name", "")),
         Column("data", lambda r: r.get("dataset", "")),
@@ -164,13 +202,12 @@ RUNS = RunTable(
         Column("max_len", lambda r: r.get("max_len", "")),
         Column("replicates", lambda r: f"{r.get('replicates_done')}/{r.get('replicates_total')}"),
         Column("test accuracy %", accuracy),
-        Column("best epoch (mean)", lambda r: (f"{r['mean']['best_epoch']:.1f}" if "best_epoch"
-                                               in r.get("mean", {}) else "-")),
+        Column("best epoch (mean)", best_epoch),
         Column("CPU wall time", minutes),
         Column("status", lambda r: r.get("status", "")),
     ),
     sort=lambda r: (r.get("dataset", ""), r.get("name", "")))
-TABLES = (TABLE_A, TABLE_B, BASELINES_VS_BEST, RUNS)
+TABLES = (TABLE_A, TABLE_B, BASELINES_VS_BEST, SWEEP, RUNS)
 
 
 def plot_accuracy(runs: Sequence[Run], out_dir: Path) -> Path:
@@ -181,7 +218,7 @@ def plot_accuracy(runs: Sequence[Run], out_dir: Path) -> Path:
     width = 0.8 / len(DATASETS)
     for k, dataset in enumerate(DATASETS):
         found = {r["name"]: r for r in runs if r.get("dataset") == dataset and r.get("mean")
-                 and vectors_label(r) == GLOVE}
+                 and vectors_label(r) == GLOVE and not in_sweep(r)}
         xs = [i + k * width for i, name in enumerate(rows) if name in found]
         means = [100 * found[n]["mean"]["test_accuracy"] for n in rows if n in found]
         stds = [100 * found[n]["std"]["test_accuracy"] for n in rows if n in found]

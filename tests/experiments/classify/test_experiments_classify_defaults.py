@@ -1,6 +1,7 @@
 """The BiLSTM default follows its committed evidence (results/classify/defaults_sweep/, README
 "Defaults"): its epoch cap lets patience end training, and its learning rate, pooling and dropout
-are those of the sweep's best variant on the average of the two datasets."""
+are those of the sweep's best variant on the average of the two datasets; the sweep's runs are
+reported in their own table."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from experiments.classify.configs import get_config
+from experiments.classify.tables import RUNS, TABLE_A, accuracy
+from experiments.classify.tables import SWEEP as SWEEP_TABLE
+from experiments.report.tables import load_run, render
+from rnnjax.train.run import RESULTS_FILE
 
 SWEEP = Path(__file__).resolve().parents[3] / "results" / "classify" / "defaults_sweep"
 DATASETS = ("six_plays", "uncertainty")
@@ -49,3 +54,15 @@ def test_the_default_is_the_sweeps_best_variant_on_average():
     assert len(shared) >= 5 and average[best] > min(average.values())
     default = get_config("bilstm").to_dict()
     assert hyperparameters(runs[0][best]["config"]) == hyperparameters(default), best
+
+
+def test_sweep_runs_have_their_own_table_not_the_cells_of_the_dataset_tables():
+    results = SWEEP.parent
+    committed = load_run(results / "uncertainty" / "bilstm" / RESULTS_FILE)
+    swept = load_run(SWEEP / "uncertainty" / "lr4e-3" / RESULTS_FILE)
+    for runs in ([committed, swept], [swept, committed]):
+        table_a = render(TABLE_A, runs)
+        assert f"| BiLSTM | not run | {accuracy(committed)} |" in table_a
+        assert accuracy(swept) not in table_a and accuracy(swept) not in render(RUNS, runs)
+        assert f"| uncertainty | lr4e-3 | 30 | {accuracy(swept)} | 73.7 |" in render(
+            SWEEP_TABLE, runs)
