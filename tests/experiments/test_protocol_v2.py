@@ -73,7 +73,9 @@ CASES = {
     "lm": ("experiments.lm", "quick", _text,
            lambda p: {"data.corpus": "text", "data.path": p, "data.eval_bptt": 32}),
     "classify": ("experiments.classify", "quick", _classify,
-                 lambda p: {"data.name": "file", "data.path": p, "data.folds_to_run": 1}),
+                 lambda p: {"data.name": "file", "data.path": p, "data.folds_to_run": 1,
+                            # v1's Adam rate; the default is now 4e-3 (README, Defaults)
+                            "optim.learning_rate": 2e-3}),
     "names": ("experiments.names", "quick", _names,
               lambda p: {"data.corpus": p, "data.min_names": 10}),
     "names_generator": ("experiments.names", "quick_generator", _names,
