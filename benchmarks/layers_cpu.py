@@ -32,8 +32,9 @@ to torch and writes JSON with the machine described.
 
 ``--breakdown`` times the pieces of one LSTM layer's forward + backward separately (input
 projection, recurrence forward with its residuals, recurrence backward incl. dW_h, the input-side
-gradients dx, dW_x, db) and the matmul floor: the layer's six matmuls' FLOPs at the GFLOP/s that
-one large float32 matmul reaches in the same process.
+gradients dx, dW_x, db; the recurrence by ``--breakdown_impl``, the fused kernel by default) and
+the matmul floor: the layer's six matmuls' FLOPs at the GFLOP/s that one large float32 matmul
+reaches in the same process; beside them torch's whole layer, timed in its own process.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ _ROUNDS = flags.DEFINE_integer("rounds", 3, "Interleaved repetitions of the whol
 _OUT = flags.DEFINE_string("out", "benchmarks/results/layers_cpu.json", "Where to write JSON.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'impl:layer:config'.")
 _BREAKDOWN = flags.DEFINE_bool("breakdown", False, "Time the pieces of rnnjax's LSTM instead.")
+_BREAKDOWN_IMPL = flags.DEFINE_enum("breakdown_impl", "cpu_fused", ["cpu_fused", "xla"],
+                                    "--breakdown: the recurrence timed (cpu_fused: the default's).")
 _CORES = flags.DEFINE_string("cores", None, "Pin every run to these CPUs (taskset -c), e.g. 1.")
 
 
@@ -150,10 +153,12 @@ def _time_child(spec: str) -> dict:
 
 
 def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, float]:
-    """Median ms of each piece of rnnjax_xla's forward + backward, and the matmul floor."""
+    """Median ms of each piece of one LSTM layer's forward + backward (the recurrence by
+    ``--breakdown_impl``), the matmul floor, and torch's whole layer in its own process."""
     import jax
     import jax.numpy as jnp
 
+    from rnnjax.cpu_kernels import lstm_recurrence_cpu
     from rnnjax.lstm_xla import lstm_recurrence_xla
     from rnnjax.ops import over_rows
 
@@ -168,7 +173,8 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
         return over_rows(lambda rows: rows @ w_x, x) + b
 
     def recurrence(gates_x, w_h):
-        return lstm_recurrence_xla(gates_x, w_h, zeros, zeros)[0]
+        run = lstm_recurrence_cpu if _BREAKDOWN_IMPL.value == "cpu_fused" else lstm_recurrence_xla
+        return run(gates_x, w_h, zeros, zeros)[0]
 
     gates_x = jax.jit(project)(x, w_x, b)
     rec_fwd = jax.jit(lambda g, w: jax.vjp(recurrence, g, w))
@@ -197,6 +203,11 @@ def breakdown(batch: int, time_: int, inputs: int, hidden: int) -> dict[str, flo
     gflops = 2 * rows * max(inputs, hidden) * 4 * hidden / result["one large matmul"] / 1e6
     result["matmul floor (six matmuls at the large-matmul rate)"] = flops / gflops / 1e6
     result["large-matmul GFLOP/s"] = gflops
+    config = next(name for name, sizes in CONFIGS.items() if sizes == (batch, time_, inputs,
+                                                                       hidden))
+    result["torch nn.LSTM forward + backward"] = common.run_child(
+        "benchmarks.layers_cpu", f"torch:lstm:{config}",
+        [f"--repeats={_REPEATS.value}", f"--warmup={_WARMUP.value}"], _CORES.value)["median_ms"]
     return result
 
 
@@ -219,7 +230,7 @@ def main(argv):
         report = {config: breakdown(*CONFIGS[config]) for config in _CONFIGS.value}
         lines = ["| piece | " + " | ".join(report) + " |", "|---" * (len(report) + 1) + "|"]
         for piece in next(iter(report.values())):
-            lines.append(f"| {piece} | " + " | ".join(f"{r[piece]:.0f}" for r in report.values())
+            lines.append(f"| {piece} | " + " | ".join(f"{r[piece]:,.1f}" for r in report.values())
                          + " |")
         print("\n".join(lines))
         return
