@@ -39,7 +39,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from rnnjax.data.labelled import LabelledText
-from rnnjax.validation import check_choice, check_nonnegative_float, fail
+from rnnjax.validation import check_choice, check_nonnegative_float, check_positive_int, fail
 
 BASELINES = ("tfidf_lr", "nbsvm")
 # Each baseline's C grid, searched on the valid split.
@@ -187,18 +187,20 @@ def select_and_score(make: Callable[[float], Pipeline], documents: Mapping[str, 
 
 def fit_fold(kind: str, data: LabelledText, splits: Mapping[str, np.ndarray], max_len: int,
              c_grid: Sequence[float] | None = None,
-             log: Callable[[str], None] | None = None) -> dict[str, Any]:
+             log: Callable[[str], None] | None = None, min_df: int = 1) -> dict[str, Any]:
     """Baseline ``kind`` of ``BASELINES`` fitted on ``splits["train"]`` of ``data`` (C chosen on
     "valid" from ``c_grid``, by default ``C_GRIDS[kind]``), scored on "test"
     (``select_and_score``'s fields); the tokens are the classifiers' (``data.tokenize()``, the
-    first ``max_len`` of each text, all of them for 0)."""
+    first ``max_len`` of each text, all of them for 0). ``min_df``: only the n-grams found in at
+    least that many training texts are features (1: all)."""
     check_choice("fit_fold", "kind", kind, BASELINES)
+    check_positive_int("fit_fold", "min_df", min_df)
     tokens = [t[: max_len or None] for t in data.tokenize()]
     labels = data.label_ids
     # liblinear: lbfgs took 30-60 s a fit on a shared 2-core CPU (uncertainty, C >= 10)
     make = {"tfidf_lr": partial(tfidf_logistic_regression, solver="liblinear"),
             "nbsvm": nbsvm}[kind]
-    return select_and_score(partial(make, **PRETOKENIZED),
+    return select_and_score(partial(make, min_df=min_df, **PRETOKENIZED),
                             {s: [tokens[i] for i in rows] for s, rows in splits.items()},
                             {s: labels[rows] for s, rows in splits.items()},
                             c_grid or C_GRIDS[kind], log=log)

@@ -100,3 +100,20 @@ def test_select_and_score_checks_its_inputs():
     with pytest.raises(ValueError, match=r"missing \['test'\]"):
         select_and_score(nbsvm, {"train": [], "valid": []},
                          {"train": [], "valid": [], "test": []}, c_grid=(1.0,))
+
+
+def test_fit_fold_min_df_keeps_the_ngrams_of_at_least_that_many_training_texts(tmp_path):
+    """Training texts (rows 0-3 of a user file): "a b", "a c", "a b", "d e". With min_df=2 the
+    features are the n-grams in >= 2 of them: "a" (3), "b" (2), "a b" (2) -> 3; with min_df=1
+    all 8 (a, b, c, d, e, "a b", "a c", "d e"); min_df=0 is refused."""
+    from rnnjax.baselines import fit_fold
+    from rnnjax.data.labelled import load_labelled
+
+    path = tmp_path / "texts.tsv"
+    path.write_text("x\ta b\ny\ta c\nx\ta b\ny\td e\nx\ta b\ny\td e\n", encoding="utf-8")
+    data = load_labelled("file", path=path)
+    splits = {"train": np.arange(4), "valid": np.array([4]), "test": np.array([5])}
+    assert fit_fold("tfidf_lr", data, splits, 0, (1.0,), min_df=2)["features"] == 3
+    assert fit_fold("tfidf_lr", data, splits, 0, (1.0,))["features"] == 8
+    with pytest.raises(ValueError, match="min_df"):
+        fit_fold("tfidf_lr", data, splits, 0, (1.0,), min_df=0)

@@ -40,12 +40,15 @@ CONFIG = launch.define_config(__file__)
 _BASELINE = flags.DEFINE_enum("baseline", "tfidf_lr", BASELINES, "The baseline to fit.")
 _C_GRID = flags.DEFINE_list("c_grid", None, "Inverse regularisation strengths tried on each "
                             "fold's valid split (default: the baseline's C_GRIDS entry).")
+_MIN_DF = flags.DEFINE_integer("min_df", 1, "Only n-grams found in at least this many training "
+                               "texts of a fold are features (1: all).")
 
 
 def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Path,
-                 c_grid: Sequence[float] | None = None) -> dict[str, Any]:
-    """Fit baseline ``kind`` on every fold of ``config``'s data (the folds of its replicates);
-    write workdir/results.json and return it."""
+                 c_grid: Sequence[float] | None = None, min_df: int = 1) -> dict[str, Any]:
+    """Fit baseline ``kind`` on every fold of ``config``'s data (the folds of its replicates),
+    on the n-grams found in at least ``min_df`` training texts; write workdir/results.json and
+    return it."""
     started = time.perf_counter()
     kind, data_config = check_choice("run_baseline", "kind", kind, BASELINES), config.data
     folds = sorted({r["data.fold"] for r in replicates(config)})
@@ -58,7 +61,8 @@ def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Pa
         fold_started = time.perf_counter()
         splits = make_splits(data, fold=fold, num_folds=data_config.num_folds,
                              valid_fraction=data_config.valid_fraction)
-        fitted = fit_fold(kind, data, splits, data_config.max_len, c_grid, log=logging.info)
+        fitted = fit_fold(kind, data, splits, data_config.max_len, c_grid, log=logging.info,
+                          min_df=min_df)
         rows.append({"replicate": f"fold{fold}", "seed": 0, "data.fold": fold,
                      "status": "complete", **fitted,
                      "wall_time_s": round(time.perf_counter() - fold_started, 1)})
@@ -73,7 +77,7 @@ def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Pa
                "wall_time_s": round(time.perf_counter() - started, 1), "machine": machine(),
                "command": shlex.join(["python", *sys.orig_argv[1:]]),
                "model": {"kind": kind, "description": DESCRIPTIONS[kind],
-                         "c_grid": list(c_grid or C_GRIDS[kind])},
+                         "c_grid": list(c_grid or C_GRIDS[kind]), "min_df": min_df},
                "config": {"data": data_config.to_dict()}}
     write_json(workdir / RESULTS_FILE, results)
     print(f"{kind} on {dataset}: test accuracy {100 * results['mean']['test_accuracy']:.2f} ± "
@@ -83,13 +87,14 @@ def run_baseline(kind: str, config: ml_collections.ConfigDict, workdir: str | Pa
 
 def baseline(config: ml_collections.ConfigDict, workdir: str | Path,
              allow_changes: Any = ()) -> dict[str, Any]:
-    """The command line: ``--baseline`` and ``--c_grid`` on ``--config``'s data."""
+    """The command line: ``--baseline``, ``--c_grid`` and ``--min_df`` on ``--config``'s
+    data."""
     del allow_changes  # nothing to resume: the baseline is refitted from scratch
     try:
         c_grid = [float(c) for c in _C_GRID.value] if _C_GRID.value else None
     except ValueError:
         fail("classify.baseline", "--c_grid", "comma-separated numbers", _C_GRID.value)
-    return run_baseline(_BASELINE.value, config, workdir, c_grid)
+    return run_baseline(_BASELINE.value, config, workdir, c_grid, _MIN_DF.value)
 
 
 if __name__ == "__main__":
