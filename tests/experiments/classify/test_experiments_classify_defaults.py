@@ -14,6 +14,7 @@ from experiments.classify.configs import get_config
 from experiments.classify.tables import RUNS, TABLE_A, accuracy
 from experiments.classify.tables import SWEEP as SWEEP_TABLE
 from experiments.report.tables import load_run, render
+from rnnjax.baselines import BASELINES
 from rnnjax.train.run import RESULTS_FILE
 
 SWEEP = Path(__file__).resolve().parents[3] / "results" / "classify" / "defaults_sweep"
@@ -21,10 +22,12 @@ DATASETS = ("six_plays", "uncertainty")
 
 
 def records(dataset: str) -> dict[str, dict]:
-    """variant -> its complete run record on ``dataset``."""
+    """variant -> its complete BiLSTM run record on ``dataset`` (the baseline fits beside them,
+    e.g. TF-IDF + LR at several min_df, are not variants of the default)."""
     found = {path.parent.name: json.loads(path.read_text())
              for path in sorted((SWEEP / dataset).glob("*/results.json"))}
-    return {name: run for name, run in found.items() if run["status"] == "complete"}
+    return {name: run for name, run in found.items()
+            if run["status"] == "complete" and run["name"] not in BASELINES}
 
 
 def hyperparameters(config: dict) -> tuple:
