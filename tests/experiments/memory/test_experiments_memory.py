@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from experiments.memory.configs import get_config
-from experiments.memory.tables import TABLES
+from experiments.memory.tables import TABLES, cell
 from experiments.memory.train import train_and_evaluate
 from experiments.report.tables import load_run, render
 from rnnjax.data.synthetic import adding_problem, copy_baseline_cross_entropy, rng_for
@@ -89,3 +89,12 @@ def test_bad_configs_fail_in_one_line_before_training(overrides, field, tmp_path
     with pytest.raises(ValueError, match=field) as error:
         train_and_evaluate(config, tmp_path / "run")
     assert "\n" not in str(error.value) and not (tmp_path / "run").exists()
+
+
+def test_fashion_mnist_entry_names_the_images_trained_on():
+    """A pixel entry shows steps x batch size as images, so a cut protocol reads as such."""
+    run = {"task": "pixel", "steps": 200, "status": "complete", "test_accuracy": 0.8125,
+           "config": {"data": {"batch_size": 100}}}
+    assert cell(run) == "81.2% (200 steps = 20,000 images, 1 seed)"
+    run["config"]["data"]["batch_size"] = 32
+    assert "(200 steps = 6,400 images, 1 seed)" in cell(run)
